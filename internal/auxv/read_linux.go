@@ -1,0 +1,72 @@
+package auxv
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+)
+
+// ReadSelf returns this process's saved auxiliary vector: PR_GET_AUXV
+// (Linux 6.4+), else /proc/self/auxv.
+func ReadSelf() (Vector, error) {
+	buf := make([]byte, MaxSize)
+	n, err := prctlGetAuxv(buf)
+	if err == nil && n > 0 && n <= len(buf) {
+		return Decode(trimNull(buf[:n]), Native)
+	}
+	return ReadFile("/proc/self/auxv")
+}
+
+// ReadPID returns the saved auxiliary vector of process pid from
+// /proc/PID/auxv (which needs ptrace read access to pid).
+func ReadPID(pid int) (Vector, error) {
+	if pid <= 0 {
+		return nil, fmt.Errorf("read auxv: invalid pid %d", pid)
+	}
+	return ReadFile("/proc/" + strconv.Itoa(pid) + "/auxv")
+}
+
+// ReadFile decodes a native-format auxv file (a /proc/PID/auxv or a dump).
+func ReadFile(path string) (Vector, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(b) == 0 {
+		// The kernel returns an empty file for a zombie or kernel thread.
+		return nil, fmt.Errorf("read %s: %w: empty (process exited?)", path, ErrMalformed)
+	}
+	v, err := Decode(trimNull(b), Native)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return v, nil
+}
+
+// trimNull cuts an encoded native vector after its first AT_NULL entry, so
+// that the zero padding PR_GET_AUXV copies out does not count.
+func trimNull(b []byte) []byte {
+	es := 2 * Native.WordSize
+	for off := 0; off+es <= len(b); off += es {
+		var typ uint64
+		if Native.WordSize == 4 {
+			typ = uint64(Native.Order.Uint32(b[off:]))
+		} else {
+			typ = Native.Order.Uint64(b[off:])
+		}
+		if typ == AT_NULL {
+			return b[:off+es]
+		}
+	}
+	return b
+}
+
+// ErrNoGetAuxv means the kernel predates PR_GET_AUXV.
+var ErrNoGetAuxv = errors.New("PR_GET_AUXV not supported")
