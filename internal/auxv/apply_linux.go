@@ -86,11 +86,11 @@ func Apply(keep hwcap.Words, paths ...Path) (*ApplyResult, error) {
 		res.OK = append(res.OK, p)
 	}
 	if len(res.OK) == 0 {
-		var msgs []string
+		var errs joined
 		for _, p := range paths {
-			msgs = append(msgs, res.Failed[p].Error())
+			errs = append(errs, res.Failed[p])
 		}
-		return res, fmt.Errorf("%w: %s", ErrApply, strings.Join(msgs, "; "))
+		return res, fmt.Errorf("%w: %w", ErrApply, errs)
 	}
 	got, err := ReadSelf()
 	if err != nil {
@@ -173,3 +173,16 @@ func statFields(b []byte) (map[int]uint64, error) {
 	}
 	return out, nil
 }
+
+// joined is errors.Join on one line: "a; b".
+type joined []error
+
+func (j joined) Error() string {
+	msgs := make([]string, len(j))
+	for i, e := range j {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (j joined) Unwrap() []error { return j }

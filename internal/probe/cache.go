@@ -1,0 +1,168 @@
+package probe
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hwcap/hwcap/internal/auxv"
+)
+
+// CacheFile is the name of the cache file inside the run directory.
+const CacheFile = "probe.json"
+
+// maxCacheSize bounds what we read back; a real file is ~300 bytes.
+const maxCacheSize = 16 << 10
+
+// DefaultDir is where the cache lives unless HWCAP_RUN_DIR says otherwise.
+const DefaultDir = "/run/hwcap"
+
+// Dir returns $HWCAP_RUN_DIR or DefaultDir.
+func Dir() string {
+	if d := os.Getenv("HWCAP_RUN_DIR"); d != "" {
+		return d
+	}
+	return DefaultDir
+}
+
+// Cached returns this boot's probe result from dir/probe.json, probing and
+// storing it when the file is missing, stale (other boot, kernel or format),
+// corrupt or untrusted. A path that the cached run could not try
+// (Unavailable) but that this process may use now is probed again. Failing
+// to store is not an error: the result says so in Cache.
+func Cached(dir string) (*Result, error) {
+	boot := bootID()
+	if r, ok := load(dir, boot); ok {
+		if !needsRetry(r) {
+			r.Cache = "hit"
+			return r, nil
+		}
+	}
+	r, err := Run()
+	if err != nil {
+		return nil, err
+	}
+	if err := store(dir, r); err != nil {
+		r.Cache = "off: " + err.Error()
+	} else {
+		r.Cache = "miss"
+	}
+	return r, nil
+}
+
+// needsRetry is true when a path the cached run could not try is one this
+// process can use (e.g. cached by an unprivileged caller, read by root).
+func needsRetry(r *Result) bool {
+	for _, p := range auxv.AvailablePaths() {
+		if r.Paths[p].Status == Unavailable {
+			return true
+		}
+	}
+	return false
+}
+
+// load reads and validates the cache file. Any doubt means "not cached".
+func load(dir, boot string) (*Result, bool) {
+	if boot == "" {
+		return nil, false
+	}
+	f, err := os.OpenFile(filepath.Join(dir, CacheFile), os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	if !trusted(f) {
+		return nil, false
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxCacheSize+1))
+	if err != nil || len(b) > maxCacheSize {
+		return nil, false
+	}
+	var r Result
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, false
+	}
+	if r.Version != resultVersion || r.BootID != boot || r.Kernel != kernelRelease() {
+		return nil, false
+	}
+	for _, p := range auxv.Paths {
+		switch r.Paths[p].Status {
+		case Inherited, NotInherited, Unavailable:
+		default:
+			return nil, false
+		}
+	}
+	return &r, true
+}
+
+// trusted: a regular file, owned by root or by our effective uid, not
+// writable by group or others.
+func trusted(f *os.File) bool {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return false
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false
+	}
+	if st.Uid != 0 && int(st.Uid) != os.Geteuid() {
+		return false
+	}
+	return st.Mode&0o022 == 0
+}
+
+// store writes the result atomically: a temp file in dir, fsync, rename.
+// A reader sees the old file or the new one, never a torn one.
+func store(dir string, r *Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+CacheFile+".*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	_, werr := tmp.Write(append(b, '\n'))
+	if werr == nil {
+		werr = tmp.Chmod(0o644)
+	}
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(name, filepath.Join(dir, CacheFile))
+	}
+	if werr != nil {
+		os.Remove(name)
+		return fmt.Errorf("store probe cache: %w", werr)
+	}
+	return nil
+}
+
+// ErrNoCache is returned by Peek when there is no valid cache entry.
+var ErrNoCache = errors.New("no valid probe cache for this boot")
+
+// Peek returns the cached result without probing.
+func Peek(dir string) (*Result, error) {
+	r, ok := load(dir, bootID())
+	if !ok {
+		return nil, ErrNoCache
+	}
+	r.Cache = "hit"
+	return r, nil
+}

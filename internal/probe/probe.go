@@ -1,0 +1,245 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/hwcap"
+)
+
+// Status is the verdict for one path.
+type Status string
+
+const (
+	// Inherited: a child of a process masked through the path sees the mask.
+	Inherited Status = "inherited"
+	// NotInherited: the prctl worked but the child saw the full words.
+	NotInherited Status = "not-inherited"
+	// Unavailable: the path could not be tried (e.g. EPERM without
+	// CAP_SYS_RESOURCE); Detail says why.
+	Unavailable Status = "unavailable"
+)
+
+// PathResult is the verdict for one path.
+type PathResult struct {
+	Status Status `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Result is what the probe found on this boot.
+type Result struct {
+	Version int                      `json:"version"`
+	BootID  string                   `json:"bootID"`
+	Kernel  string                   `json:"kernel"`
+	Paths   map[auxv.Path]PathResult `json:"paths"`
+	// Cache says where the result came from: "hit", "miss" (probed and
+	// stored), or "off: reason" (probed, not stored). Not serialised.
+	Cache string `json:"-"`
+}
+
+const resultVersion = 1
+
+// Inherits reports whether any of paths is known to make children inherit.
+func (r *Result) Inherits(paths ...auxv.Path) bool {
+	for _, p := range paths {
+		if r.Paths[p].Status == Inherited {
+			return true
+		}
+	}
+	return false
+}
+
+// Summary is a one-line account: "auxv=unavailable (EPERM), map=not-inherited".
+func (r *Result) Summary() string {
+	var parts []string
+	for _, p := range auxv.Paths {
+		pr, ok := r.Paths[p]
+		if !ok {
+			continue
+		}
+		s := string(p) + "=" + string(pr.Status)
+		if pr.Detail != "" && pr.Status == Unavailable {
+			s += " (" + pr.Detail + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ErrProbe wraps failures of the probe machinery itself.
+var ErrProbe = errors.New("kernel support probe failed")
+
+// Marker argv[0] values of the probe's re-executions.
+const (
+	argv0Apply  = "hwcap-internal-probe-apply"
+	argv0Report = "hwcap-internal-probe-report"
+)
+
+// Timeout bounds one probe child.
+const Timeout = 5 * time.Second
+
+// Run probes every path now, without the cache.
+func Run() (*Result, error) {
+	res := &Result{Version: resultVersion, BootID: bootID(), Kernel: kernelRelease(), Paths: map[auxv.Path]PathResult{}}
+	for _, p := range auxv.Paths {
+		pr, err := runPath(p)
+		if err != nil {
+			return nil, err
+		}
+		res.Paths[p] = pr
+	}
+	return res, nil
+}
+
+// runPath starts the apply child for path p and reads its verdict.
+func runPath(p auxv.Path) (PathResult, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/proc/self/exe")
+	cmd.Args = []string{argv0Apply, string(p)}
+	cmd.Env = []string{}
+	cmd.Dir = "/"
+	var out, stderr bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return PathResult{}, fmt.Errorf("%w: path %s: %w: %s", ErrProbe, p, err, strings.TrimSpace(stderr.String()))
+	}
+	var pr PathResult
+	if err := json.Unmarshal(out.Bytes(), &pr); err != nil {
+		return PathResult{}, fmt.Errorf("%w: path %s: bad child output %q", ErrProbe, p, out.String())
+	}
+	switch pr.Status {
+	case Inherited, NotInherited, Unavailable:
+		return pr, nil
+	}
+	return PathResult{}, fmt.Errorf("%w: path %s: unknown status %q", ErrProbe, p, pr.Status)
+}
+
+// MaybeChild runs the probe's child protocol and exits if this process is
+// one of its re-executions; otherwise it returns at once. Every binary that
+// calls Run or Cached must call MaybeChild first thing in main.
+func MaybeChild() {
+	if len(os.Args) == 0 {
+		return
+	}
+	switch os.Args[0] {
+	case argv0Apply:
+		os.Exit(childApply(os.Args[1:]))
+	case argv0Report:
+		os.Exit(childReport(os.Args[1:]))
+	}
+}
+
+// childApply hides the lowest set bit of the first non-zero AT_HWCAPn word
+// through the given path, then execs the reporter, telling it which bit to
+// look for. It writes a PathResult itself only when it cannot get that far.
+func childApply(args []string) int {
+	if len(args) != 1 {
+		return 2
+	}
+	path := auxv.Path(args[0])
+	v, err := auxv.ReadSelf()
+	if err != nil {
+		return say(PathResult{Status: Unavailable, Detail: err.Error()})
+	}
+	have := v.HWCAPs()
+	word, bit := -1, uint(0)
+	for w := range have {
+		if have[w] != 0 {
+			word, bit = w, uint(bitsTrailing(have[w]))
+			break
+		}
+	}
+	if word < 0 {
+		return say(PathResult{Status: Unavailable, Detail: "no AT_HWCAP bit set to hide"})
+	}
+	keep := hwcap.All
+	keep[word] &^= 1 << bit
+	if _, err := auxv.Apply(keep, path); err != nil {
+		return say(PathResult{Status: Unavailable, Detail: shortErr(err)})
+	}
+	err = unix.Exec("/proc/self/exe", []string{argv0Report, strconv.Itoa(word), strconv.FormatUint(uint64(bit), 10)}, []string{})
+	return say(PathResult{Status: Unavailable, Detail: "exec reporter: " + err.Error()})
+}
+
+// childReport says whether the given bit is hidden in its own vector.
+func childReport(args []string) int {
+	if len(args) != 2 {
+		return 2
+	}
+	word, err1 := strconv.Atoi(args[0])
+	bit, err2 := strconv.ParseUint(args[1], 10, 6)
+	if err1 != nil || err2 != nil || word < 0 || word >= hwcap.NumWords {
+		return 2
+	}
+	v, err := auxv.ReadSelf()
+	if err != nil {
+		return say(PathResult{Status: Unavailable, Detail: err.Error()})
+	}
+	if v.HWCAPs().Has(word, uint(bit)) {
+		return say(PathResult{Status: NotInherited, Detail: fmt.Sprintf("child still saw %s bit %d", hwcap.WordName[word], bit)})
+	}
+	return say(PathResult{Status: Inherited})
+}
+
+func say(pr PathResult) int {
+	b, _ := json.Marshal(pr)
+	os.Stdout.Write(b)
+	return 0
+}
+
+// shortErr turns "...: prctl(PR_SET_MM_AUXV): operation not permitted" into
+// the errno's short form when it is one, else the whole message.
+func shortErr(err error) string {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		if name := unix.ErrnoName(errno); name != "" {
+			var se *os.SyscallError
+			if errors.As(err, &se) {
+				return se.Syscall + ": " + name
+			}
+			return name
+		}
+	}
+	return err.Error()
+}
+
+func bitsTrailing(x uint64) int {
+	n := 0
+	for x&1 == 0 {
+		x >>= 1
+		n++
+	}
+	return n
+}
+
+func bootID() string {
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// KernelRelease returns uname -r.
+func KernelRelease() string { return kernelRelease() }
+
+func kernelRelease() string {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "unknown"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
