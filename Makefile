@@ -1,0 +1,57 @@
+# hwcap — see README.md. Every target runs from a clean clone.
+GO        ?= go
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/hwcap/hwcap/internal/version.Version=$(VERSION)
+CMDS      := $(notdir $(wildcard cmd/*))
+FUZZTIME  ?= 60s
+export CGO_ENABLED := 0
+
+.PHONY: all build test lint fuzz e2e bench install demo check deps clean kernel-src
+
+all: build
+
+## build: every cmd/* as a static binary in bin/
+build:
+	@mkdir -p bin
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+
+## deps: install what the demo and the tests need (Debian packages; root)
+deps:
+	hack/install-deps.sh
+
+## kernel-src: extract the kernel headers the table generator reads
+kernel-src:
+	hack/kernel-src.sh >/dev/null
+
+## test: unit and integration tests against real runc, crun and podman (root)
+test: build
+	$(GO) test -count=1 -timeout 20m ./...
+
+## lint: gofmt, go vet, and golangci-lint when installed
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed; skipped"; fi
+
+## fuzz: run every fuzz target for FUZZTIME (default 60s) each
+fuzz:
+	hack/fuzz.sh $(FUZZTIME)
+
+## demo: the main job — a real runc container whose processes get a mask
+demo: deps build
+	hack/demo.sh
+
+## check: what CI runs — deps, then all tests
+check: deps
+	$(MAKE) test
+
+## install: binaries to $(BINDIR), examples to $(PREFIX)/share/hwcap
+install: build
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/share/hwcap
+	install -m 0755 $(addprefix bin/,$(CMDS)) $(DESTDIR)$(BINDIR)/
+	cp -r examples $(DESTDIR)$(PREFIX)/share/hwcap/ 2>/dev/null || true
+
+clean:
+	rm -rf bin
