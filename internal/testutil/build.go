@@ -1,0 +1,57 @@
+package testutil
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// ModuleRoot returns the directory holding go.mod, searching up from the
+// working directory (a test's package directory).
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// BuildCommands builds ./cmd/NAME for each name into dir as static,
+// trimmed binaries (CGO_ENABLED=0, like `make build`) and returns their
+// paths by name. Call it once per test binary, from TestMain.
+func BuildCommands(dir string, names ...string) (map[string]string, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	goBin := "go"
+	if p, err := exec.LookPath("go"); err == nil {
+		goBin = p
+	} else if _, err := os.Stat("/usr/local/go/bin/go"); err == nil {
+		goBin = "/usr/local/go/bin/go"
+	}
+	out := map[string]string{}
+	args := []string{"build", "-trimpath", "-o", dir + "/"}
+	for _, n := range names {
+		args = append(args, "./cmd/"+n)
+		out[n] = filepath.Join(dir, n)
+	}
+	cmd := exec.Command(goBin, args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build %v: %w\n%s", names, err, b)
+	}
+	return out, nil
+}
