@@ -4,8 +4,8 @@
 // words a masked process will carry.
 //
 // The tables are generated from the kernel's own uapi headers and
-// /proc/cpuinfo name tables (see gen.go), so names are exactly what
-// /proc/cpuinfo prints. A mask can only hide: every resolution ANDs with the
+// /proc/cpuinfo name tables (see gen.go and internal/gen), so names are
+// exactly what /proc/cpuinfo prints. A mask can only hide: every resolution ANDs with the
 // host's words, because the kernel ANDs with what the hardware has anyway
 // and pretending otherwise would mislead the operator.
 package hwcap
