@@ -71,12 +71,16 @@ func (w Words) Has(word int, bit uint) bool {
 	return w[word]&(1<<bit) != 0
 }
 
-// String renders the words in the raw-mask syntax ParseRaw accepts,
-// omitting trailing zero words: "hwcap=0x119fff,hwcap2=0x0".
+// String renders the words in the raw-mask syntax ParseRaw accepts, so
+// that ParseRaw(w.String()) gives w back: "hwcap=0x119fff,hwcap2=0x0,
+// hwcap3=0x0,hwcap4=0x0". Trailing words with every bit set are left out,
+// because ParseRaw reads a word that is not named as all ones (a mask that
+// leaves it untouched): All.AndNot(sve) prints as one word. hwcap is always
+// printed.
 func (w Words) String() string {
 	last := 0
 	for i := range w {
-		if w[i] != 0 {
+		if w[i] != ^uint64(0) {
 			last = i
 		}
 	}

@@ -65,7 +65,7 @@ func parseARM64(t tree) ([]feature, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := cpuinfo.block(`\bhwcap_str\[\]\s*=\s*\{`)
+	body, err := cpuinfo.block("hwcap_str[]", `\bhwcap_str\[\]\s*=\s*\{`)
 	if err != nil {
 		return nil, err
 	}

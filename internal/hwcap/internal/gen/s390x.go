@@ -55,7 +55,7 @@ func parseS390X(t tree) ([]feature, error) {
 	if err != nil {
 		return nil, err
 	}
-	body, err := proc.block(`\bhwcap_str\[\]\s*=\s*\{`)
+	body, err := proc.block("hwcap_str[]", `\bhwcap_str\[\]\s*=\s*\{`)
 	if err != nil {
 		return nil, err
 	}

@@ -61,18 +61,19 @@ func (f *cfile) defines(prefix string, full *regexp.Regexp) ([][]string, error) 
 	return out, nil
 }
 
-// block returns the body of the C initialiser that follows the first match
-// of head (which must end at the opening brace), up to the matching "};".
-func (f *cfile) block(head string) (string, error) {
+// block returns the body of the C initialiser named what ("hwcap_str[]")
+// that follows the first match of head (which must end at the opening
+// brace), up to the first "};".
+func (f *cfile) block(what, head string) (string, error) {
 	re := regexp.MustCompile(head)
 	loc := re.FindStringIndex(f.text)
 	if loc == nil {
-		return "", f.errorf("table %s not found", head)
+		return "", f.errorf("table %s not found (looked for %s)", what, head)
 	}
 	rest := f.text[loc[1]:]
 	end := strings.Index(rest, "};")
 	if end < 0 {
-		return "", f.errorf("table %s has no closing };", head)
+		return "", f.errorf("table %s has no closing };", what)
 	}
 	return rest[:end], nil
 }

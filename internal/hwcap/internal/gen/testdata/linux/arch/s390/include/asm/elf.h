@@ -1,0 +1,11 @@
+/* Synthetic fixture. */
+enum {
+	HWCAP_NR_ESAN3		= 0,
+	HWCAP_NR_VXRS		= 11,
+	HWCAP_NR_SIE		= 22,
+	HWCAP_NR_MAX
+};
+
+#define HWCAP_ESAN3		BIT(HWCAP_NR_ESAN3)
+#define HWCAP_VXRS		BIT(HWCAP_NR_VXRS)
+#define HWCAP_SIE		BIT(HWCAP_NR_SIE)
