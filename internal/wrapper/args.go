@@ -1,0 +1,312 @@
+package wrapper
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// Command names the wrapper acts on; every other command is passed through.
+const (
+	CmdCreate  = "create"
+	CmdRun     = "run"
+	CmdRestore = "restore"
+	CmdExec    = "exec"
+	CmdDelete  = "delete"
+)
+
+// knownCommands are runc's and crun's commands, used only to tell an unknown
+// global option's value from the command that follows it.
+var knownCommands = map[string]bool{
+	"checkpoint": true, "create": true, "delete": true, "events": true, "exec": true,
+	"features": true, "help": true, "h": true, "kill": true, "list": true, "mounts": true,
+	"pause": true, "ps": true, "restore": true, "resume": true, "run": true, "spec": true,
+	"start": true, "state": true, "update": true,
+}
+
+// Invocation is what the wrapper understood of its argv. Args is never
+// changed: the real runtime gets exactly these bytes.
+type Invocation struct {
+	Args []string // argv[1:] as given
+
+	// Global options (last occurrence wins, as in runc and crun).
+	Root      string
+	Log       string
+	LogFormat string
+	Debug     bool
+
+	// CommandIndex is the index in Args of the command, -1 if none.
+	CommandIndex int
+	Command      string
+
+	// Help is true when a --help/--version style option makes the runtime
+	// print something and exit without acting.
+	Help bool
+
+	// For create, run and restore: the bundle as given ("" = current
+	// directory) and crun's --config file name ("" = config.json).
+	Bundle     string
+	ConfigName string
+
+	// IDs are the container ids found: create/run/restore/exec have one,
+	// delete may have several.
+	IDs []string
+
+	// Unknown lists options the wrapper did not recognise (for logs).
+	Unknown []string
+}
+
+// ID returns the container id, or "" if none was found.
+func (inv *Invocation) ID() string {
+	if len(inv.IDs) == 0 {
+		return ""
+	}
+	return inv.IDs[len(inv.IDs)-1]
+}
+
+// Globals returns the global options exactly as given (Args before the
+// command), for calling the real runtime's state with the same root.
+func (inv *Invocation) Globals() []string {
+	if inv.CommandIndex < 0 {
+		return inv.Args
+	}
+	return inv.Args[:inv.CommandIndex]
+}
+
+// NeedsMask reports whether the command starts processes in a container.
+func (inv *Invocation) NeedsMask() bool {
+	if inv.Help {
+		return false
+	}
+	switch inv.Command {
+	case CmdCreate, CmdRun, CmdRestore, CmdExec:
+		return true
+	}
+	return false
+}
+
+// ConfigPath returns the path of the bundle's config file, resolved against
+// cwd the way runc and crun do it (they chdir into the bundle, then open the
+// config file name relative to it).
+func (inv *Invocation) ConfigPath(cwd string) string {
+	b := inv.Bundle
+	if b == "" {
+		b = cwd
+	} else if !filepath.IsAbs(b) {
+		b = filepath.Join(cwd, b)
+	}
+	name := inv.ConfigName
+	if name == "" {
+		name = "config.json"
+	}
+	if filepath.IsAbs(name) {
+		return filepath.Clean(name)
+	}
+	return filepath.Join(b, name)
+}
+
+// BundleDir returns the absolute bundle directory.
+func (inv *Invocation) BundleDir(cwd string) string {
+	if inv.Bundle == "" {
+		return filepath.Clean(cwd)
+	}
+	if filepath.IsAbs(inv.Bundle) {
+		return filepath.Clean(inv.Bundle)
+	}
+	return filepath.Join(cwd, inv.Bundle)
+}
+
+// parsedFlag is one option occurrence.
+type parsedFlag struct {
+	spec  flagSpec
+	value string
+}
+
+// scan is the result of reading options from a token list.
+type scan struct {
+	flags       []parsedFlag
+	positionals []string
+	stop        int // in-order: index of the first positional (len if none)
+	unknown     []string
+	help        bool
+}
+
+// scanFlags reads options from toks with table t. In order (runc's global
+// options, runc exec with SkipArgReorder, crun's ARGP_IN_ORDER), it stops
+// at the first positional; otherwise (urfave/cli's reordering, argp's
+// permutation) options and positionals may be mixed until "--".
+// guessValue enables the unknown-option heuristic of the global options.
+func scanFlags(toks []string, t flagTable, inOrder, guessValue bool) scan {
+	s := scan{stop: len(toks)}
+	for i := 0; i < len(toks); i++ {
+		tok := toks[i]
+		switch {
+		case tok == "--":
+			if inOrder {
+				s.stop = i + 1
+				return s
+			}
+			s.positionals = append(s.positionals, toks[i+1:]...)
+			return s
+		case tok == "-" || !strings.HasPrefix(tok, "-"):
+			if inOrder {
+				s.stop = i
+				return s
+			}
+			s.positionals = append(s.positionals, tok)
+			continue
+		}
+		// take returns the value of an option that needs one.
+		take := func(inline string, has bool) string {
+			if has {
+				return inline
+			}
+			if i+1 < len(toks) {
+				i++
+				return toks[i]
+			}
+			return ""
+		}
+		var body string
+		long := strings.HasPrefix(tok, "--")
+		if long {
+			body = tok[2:]
+		} else {
+			body = tok[1:]
+		}
+		name, inline, hasEq := strings.Cut(body, "=")
+		var spec flagSpec
+		var ok bool
+		if long {
+			spec, ok = t.byLong(name)
+		} else {
+			// urfave/cli: -name and -name=value are the long option.
+			spec, ok = t.exact(name)
+		}
+		if ok {
+			f := parsedFlag{spec: spec}
+			if spec.value {
+				f.value = take(inline, hasEq)
+			} else if hasEq {
+				f.value = inline
+			}
+			s.flags = append(s.flags, f)
+			s.help = s.help || spec.help
+			continue
+		}
+		if !long && s.cluster(body, t, take) {
+			continue
+		}
+		s.unknown = append(s.unknown, tok)
+		// An unknown option: with no '=', guess whether the next token is
+		// its value. The command that follows is never a value.
+		if guessValue && !hasEq && i+1 < len(toks) {
+			next := toks[i+1]
+			if !strings.HasPrefix(next, "-") && !knownCommands[next] {
+				i++
+			}
+		}
+	}
+	return s
+}
+
+// cluster reads argp's grouped short options ("-dt", "-bDIR", "-db DIR").
+// It returns false, consuming nothing, if any letter is unknown.
+func (s *scan) cluster(body string, t flagTable, take func(string, bool) string) bool {
+	for j := 0; j < len(body); j++ {
+		spec, ok := t.byShort(body[j])
+		if !ok {
+			return false
+		}
+		if spec.value {
+			break
+		}
+	}
+	for j := 0; j < len(body); j++ {
+		spec, _ := t.byShort(body[j])
+		f := parsedFlag{spec: spec}
+		if spec.value {
+			rest := body[j+1:]
+			f.value = take(rest, rest != "")
+			s.flags = append(s.flags, f)
+			s.help = s.help || spec.help
+			return true
+		}
+		s.flags = append(s.flags, f)
+		s.help = s.help || spec.help
+	}
+	return true
+}
+
+// exact finds a flag by an exact long or one-letter short name.
+func (t flagTable) exact(name string) (flagSpec, bool) {
+	for _, f := range t {
+		for _, l := range f.long {
+			if l == name {
+				return f, true
+			}
+		}
+		if len(name) == 1 && f.short == name[0] {
+			return f, true
+		}
+	}
+	return flagSpec{}, false
+}
+
+// Parse reads argv[1:] the way runc (urfave/cli v1) and crun (argp) do.
+// It never fails: what it cannot understand the real runtime will reject,
+// and every doubtful case is resolved towards masking, never away from it.
+func Parse(args []string) *Invocation {
+	inv := &Invocation{Args: args, CommandIndex: -1}
+	g := scanFlags(args, globalFlags, true, true)
+	inv.Help = g.help
+	inv.Unknown = append(inv.Unknown, g.unknown...)
+	for _, f := range g.flags {
+		switch f.spec.name() {
+		case "root":
+			inv.Root = f.value
+		case "log":
+			inv.Log = f.value
+		case "log-format":
+			inv.LogFormat = f.value
+		case "debug":
+			inv.Debug = f.value == "" || f.value == "true" || f.value == "1"
+		}
+	}
+	if g.stop >= len(args) {
+		return inv
+	}
+	inv.CommandIndex = g.stop
+	inv.Command = args[g.stop]
+	rest := args[g.stop+1:]
+
+	var c scan
+	switch inv.Command {
+	case CmdCreate:
+		c = scanFlags(rest, createFlags, false, false)
+	case CmdRun:
+		c = scanFlags(rest, runFlags, false, false)
+	case CmdRestore:
+		c = scanFlags(rest, restoreFlags, false, false)
+	case CmdDelete:
+		c = scanFlags(rest, deleteFlags, false, false)
+	case CmdExec:
+		c = scanFlags(rest, execFlags, true, false)
+		if c.stop < len(rest) {
+			c.positionals = rest[c.stop : c.stop+1]
+		}
+	default:
+		return inv
+	}
+	inv.Help = inv.Help || c.help
+	inv.Unknown = append(inv.Unknown, c.unknown...)
+	inv.IDs = c.positionals
+	for _, f := range c.flags {
+		switch f.spec.name() {
+		case "bundle":
+			inv.Bundle = f.value
+		case "config":
+			inv.ConfigName = f.value
+		}
+	}
+	return inv
+}

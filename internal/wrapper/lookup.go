@@ -1,0 +1,78 @@
+package wrapper
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// EnvRuntime overrides the node configuration's runtimes list with one name
+// or absolute path.
+const EnvRuntime = "HWCAP_RUNTIME"
+
+// Sentinel errors of the wrapper.
+var (
+	ErrNoRuntime  = errors.New("no real OCI runtime found")
+	ErrBadRuntime = errors.New("invalid runtime setting")
+	ErrBundle     = errors.New("cannot read the bundle's configuration")
+	ErrRecord     = errors.New("bad container record")
+)
+
+// Lookup finds the real runtime: the first of names that is an executable
+// file, searching path (a $PATH value) for names without a slash. Any
+// candidate that is the same file as self (the wrapper, e.g. installed as
+// /usr/local/bin/runc ahead of /usr/sbin/runc) is skipped, so the wrapper
+// never execs itself. It only stats files; it reads none.
+func Lookup(names []string, path string, self os.FileInfo) (string, error) {
+	var tried []string
+	for _, name := range names {
+		if name == "" || strings.ContainsRune(name, 0) {
+			return "", fmt.Errorf("%w: runtime name %q (want a name on PATH or an absolute path)", ErrBadRuntime, name)
+		}
+		if strings.Contains(name, "/") {
+			if !filepath.IsAbs(name) {
+				return "", fmt.Errorf("%w: %q is a relative path (want a name on PATH or an absolute path)", ErrBadRuntime, name)
+			}
+			tried = append(tried, name)
+			if usable(name, self) {
+				return name, nil
+			}
+			continue
+		}
+		for _, dir := range filepath.SplitList(path) {
+			if dir == "" || !filepath.IsAbs(dir) {
+				// A relative PATH entry would make the runtime depend on
+				// the caller's cwd (often the bundle): never search it.
+				continue
+			}
+			p := filepath.Join(dir, name)
+			if usable(p, self) {
+				return p, nil
+			}
+		}
+		tried = append(tried, name)
+	}
+	return "", fmt.Errorf("%w: tried %s on PATH=%q (install runc or crun, or set %s or \"runtimes\" in the node configuration)",
+		ErrNoRuntime, strings.Join(tried, ", "), path, EnvRuntime)
+}
+
+// usable reports whether p is an executable regular file other than self.
+func usable(p string, self os.FileInfo) bool {
+	st, err := os.Stat(p)
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return false
+	}
+	return self == nil || !os.SameFile(st, self)
+}
+
+// Self returns the wrapper's own executable, for Lookup. /proc/self/exe is
+// a readlink, not a file read; if it fails, nothing can be excluded.
+func Self() os.FileInfo {
+	st, err := os.Stat("/proc/self/exe")
+	if err != nil {
+		return nil
+	}
+	return st
+}

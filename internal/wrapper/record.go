@@ -1,0 +1,212 @@
+package wrapper
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"syscall"
+	"time"
+
+	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
+)
+
+// RecordVersion is the format version of a container record.
+const RecordVersion = 1
+
+// maxRecordSize bounds what we read back; a record is ~500 bytes.
+const maxRecordSize = 64 << 10
+
+// idPattern is runc's rule for container ids (libcontainer's validateID):
+// the id becomes a file name, so anything else is never recorded.
+var idPattern = regexp.MustCompile(`^[\w+\-\.]+$`)
+
+// ValidID reports whether id can name a record (and a runc container).
+func ValidID(id string) bool {
+	return len(id) <= 1024 && id != "." && id != ".." && idPattern.MatchString(id)
+}
+
+// Record is what create/run/restore leave for a later exec into the same
+// container: the mask its processes carry.
+type Record struct {
+	Version int    `json:"version"`
+	ID      string `json:"id"`
+	Root    string `json:"root,omitempty"` // runtime --root as given
+	Runtime string `json:"runtime"`        // real runtime path
+	Bundle  string `json:"bundle"`
+	Config  string `json:"config"` // config file path
+	// ConfigIno/ConfigMtime identify the config file the mask came from;
+	// exec ignores a record whose bundle config is no longer that file.
+	ConfigIno   uint64 `json:"configIno"`
+	ConfigMtime int64  `json:"configMtimeNs"`
+
+	Masked  bool           `json:"masked"` // false: the container asked for nothing
+	Keep    hwcap.Words    `json:"keep"`
+	Policy  enforce.Policy `json:"policy,omitempty"`
+	Profile string         `json:"profile,omitempty"`
+	Keys    []string       `json:"keys,omitempty"`
+	Created time.Time      `json:"created"`
+}
+
+// Records are kept per runtime root: containerd gives each namespace its own
+// --root, and ids are only unique within one.
+func recordDir(runDir, root, runtime string) string {
+	key := root
+	if key == "" {
+		key = "default:" + filepath.Base(runtime)
+	}
+	sum := sha256.Sum256([]byte(key))
+	return filepath.Join(runDir, "containers", hex.EncodeToString(sum[:8]))
+}
+
+// RecordPath returns where the record of container id lives.
+func RecordPath(runDir, root, runtime, id string) string {
+	return filepath.Join(recordDir(runDir, root, runtime), id+".json")
+}
+
+// WriteRecord stores r atomically (temporary file + rename), so a
+// concurrent exec sees the old record or the new one, never half of one.
+func WriteRecord(runDir string, r *Record) error {
+	if !ValidID(r.ID) {
+		return fmt.Errorf("%w: container id %q (want letters, digits, _ + - .)", ErrRecord, r.ID)
+	}
+	dir := recordDir(runDir, r.Root, r.Runtime)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	f, err := os.CreateTemp(dir, "."+r.ID+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	tmp := f.Name()
+	_, werr := f.Write(append(data, '\n'))
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, r.ID+".json")); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	return nil
+}
+
+// ReadRecord loads the record of id. A missing record is (nil, nil). A
+// record not owned by this user, or writable by others, is refused: it
+// would let someone else choose the mask.
+func ReadRecord(runDir, root, runtime, id string) (*Record, error) {
+	if !ValidID(id) {
+		return nil, nil
+	}
+	p := RecordPath(runDir, root, runtime, id)
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0 || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w %s: not a regular file owned by uid %d and writable only by it", ErrRecord, p, os.Geteuid())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxRecordSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
+	}
+	if len(data) > maxRecordSize {
+		return nil, fmt.Errorf("%w %s: larger than %d bytes", ErrRecord, p, maxRecordSize)
+	}
+	var r Record
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
+	}
+	if r.Version != RecordVersion || r.ID != id {
+		return nil, fmt.Errorf("%w %s: version %d id %q (want version %d id %q)", ErrRecord, p, r.Version, r.ID, RecordVersion, id)
+	}
+	if r.Masked {
+		if _, err := enforce.ParsePolicy(string(r.Policy)); err != nil {
+			return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
+		}
+	}
+	return &r, nil
+}
+
+// RemoveRecord deletes the record of id; a missing one is not an error.
+func RemoveRecord(runDir, root, runtime, id string) error {
+	if !ValidID(id) {
+		return nil
+	}
+	err := os.Remove(RecordPath(runDir, root, runtime, id))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %w", ErrRecord, err)
+	}
+	return nil
+}
+
+// Current reports whether the record still describes the container's
+// config file: same path, same inode, same modification time.
+func (r *Record) Current() bool {
+	st, err := os.Stat(r.Config)
+	if err != nil {
+		return false
+	}
+	ino, mtime := fileID(st)
+	return ino == r.ConfigIno && mtime == r.ConfigMtime
+}
+
+func fileID(st os.FileInfo) (ino uint64, mtimeNs int64) {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		ino = sys.Ino
+	}
+	return ino, st.ModTime().UnixNano()
+}
+
+// GCRecords removes the records under the same root whose config file is
+// gone: containers deleted without the wrapper seeing it (runc run without
+// --detach deletes its container itself). It returns how many it removed.
+func GCRecords(runDir, root, runtime string) int {
+	dir := recordDir(runDir, root, runtime)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, e := range ents {
+		name := e.Name()
+		if filepath.Ext(name) != ".json" || !e.Type().IsRegular() {
+			continue
+		}
+		id := name[:len(name)-len(".json")]
+		r, err := ReadRecord(runDir, root, runtime, id)
+		if err != nil || r == nil {
+			continue
+		}
+		if _, err := os.Stat(r.Config); errors.Is(err, fs.ErrNotExist) {
+			if os.Remove(filepath.Join(dir, name)) == nil {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -1,0 +1,298 @@
+package wrapper
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
+)
+
+// Exit codes of the wrapper itself (the real runtime's own codes pass
+// through, since the wrapper becomes the real runtime).
+const (
+	ExitRefused  = 1   // bad annotation, bad config, or policy enforce refused
+	ExitNotExec  = 126 // the real runtime was found but could not be executed
+	ExitNotFound = 127 // no real runtime found
+)
+
+// stateTimeout bounds the "<runtime> state ID" call of an exec without record.
+const stateTimeout = 10 * time.Second
+
+// Wrapper is one invocation. Fields are the process's inputs, so that tests
+// can drive it without a real execve.
+type Wrapper struct {
+	Args    []string // full argv, argv[0] included
+	Environ []string
+	Getenv  func(string) string
+	Getwd   func() (string, error)
+	Stderr  io.Writer
+	Now     func() time.Time
+	// Exec replaces the process with the real runtime; it returns only on
+	// failure.
+	Exec func(path string, argv, env []string) error
+
+	inv     *Invocation
+	node    *config.Node
+	runtime string
+	start   time.Time
+	logged  bool // the node log has this invocation's decision
+}
+
+// Main runs the wrapper for this process and returns an exit code if it
+// did not exec the real runtime.
+func Main() int {
+	w := &Wrapper{
+		Args:    os.Args,
+		Environ: os.Environ(),
+		Getenv:  os.Getenv,
+		Getwd:   os.Getwd,
+		Stderr:  os.Stderr,
+		Now:     time.Now,
+		Exec:    execve,
+	}
+	return w.Run()
+}
+
+// Run decides, masks, records, and execs the real runtime.
+func (w *Wrapper) Run() int {
+	w.start = w.Now()
+	var args []string
+	if len(w.Args) > 1 {
+		args = w.Args[1:]
+	}
+	w.inv = Parse(args)
+	inv := w.inv
+
+	// Pass-through with $HWCAP_RUNTIME set: no file is opened at all.
+	// Otherwise the node configuration names the runtime (the same one
+	// create used, so that state, delete and kill find the container).
+	env := w.Getenv(EnvRuntime)
+	if env == "" || inv.NeedsMask() || (inv.Command == CmdDelete && !inv.Help) {
+		n, err := config.Load()
+		if err != nil {
+			return w.fail(ExitRefused, err)
+		}
+		w.node = n
+	}
+	names := []string{env}
+	if env == "" {
+		names = w.node.Runtimes
+	}
+	rt, err := Lookup(names, w.Getenv("PATH"), Self())
+	if err != nil {
+		code := ExitNotFound
+		if errors.Is(err, ErrBadRuntime) {
+			code = ExitRefused
+		}
+		return w.fail(code, err)
+	}
+	w.runtime = rt
+
+	if !inv.Help {
+		switch inv.Command {
+		case CmdCreate, CmdRun, CmdRestore:
+			if code, ok := w.create(); !ok {
+				return code
+			}
+		case CmdExec:
+			if code, ok := w.exec(); !ok {
+				return code
+			}
+		case CmdDelete:
+			w.delete()
+		}
+	}
+	return w.execRuntime()
+}
+
+// execRuntime replaces the process: argv[0] becomes the real runtime's
+// path and argv[1:] is ours byte for byte, as NVIDIA's runtime does (crun
+// looks at argv[0] to decide whether to act as krun, so it must be the
+// real binary's name). The environment is passed unchanged.
+func (w *Wrapper) execRuntime() int {
+	argv := append([]string{w.runtime}, w.inv.Args...)
+	err := w.Exec(w.runtime, argv, w.Environ)
+	return w.fail(ExitNotExec, fmt.Errorf("exec %s: %w", w.runtime, err))
+}
+
+// create handles create, run and restore: mask from the bundle's
+// annotations, applied to this process, then a record for later execs.
+func (w *Wrapper) create() (int, bool) {
+	inv := w.inv
+	id := inv.ID()
+	cwd, err := w.Getwd()
+	if err != nil {
+		return w.fail(ExitRefused, fmt.Errorf("container %s: current directory (the default bundle): %w", id, err)), false
+	}
+	cfgPath := inv.ConfigPath(cwd)
+	ann, st, err := ReadAnnotations(cfgPath)
+	if err != nil {
+		return w.fail(ExitRefused, fmt.Errorf("container %s: %w", id, err)), false
+	}
+	req, err := w.node.Request(ann)
+	if err != nil {
+		return w.fail(ExitRefused, fmt.Errorf("container %s: %w", id, err)), false
+	}
+	rec := &Record{
+		Version: RecordVersion, ID: id, Root: inv.Root, Runtime: w.runtime,
+		Bundle: inv.BundleDir(cwd), Config: cfgPath, Keep: hwcap.All, Created: w.Now().UTC(),
+	}
+	rec.ConfigIno, rec.ConfigMtime = fileID(st)
+	if req != nil {
+		keep, err := req.Keep()
+		if err != nil {
+			return w.fail(ExitRefused, fmt.Errorf("container %s: %w", id, err)), false
+		}
+		rec.Masked, rec.Keep, rec.Policy, rec.Profile, rec.Keys = true, keep, req.Policy, req.Profile, req.Keys
+		if code, ok := w.apply(rec); !ok {
+			return code, false
+		}
+	}
+	if ValidID(id) {
+		GCRecords(w.node.RunDir, inv.Root, w.runtime)
+		if err := WriteRecord(w.node.RunDir, rec); err != nil {
+			w.logf(LevelWarn, "container %s: %v (a later exec will ask %s state instead)", id, err, w.runtime)
+		}
+	}
+	return 0, true
+}
+
+// exec masks an exec'd process like the container's own: from the record
+// create left, else from the bundle the real runtime reports.
+func (w *Wrapper) exec() (int, bool) {
+	id := w.inv.ID()
+	rec, err := ReadRecord(w.node.RunDir, w.inv.Root, w.runtime, id)
+	if err != nil {
+		w.logf(LevelWarn, "container %s: ignoring record: %v", id, err)
+		rec = nil
+	}
+	if rec != nil && !rec.Current() {
+		rec = nil
+	}
+	if rec == nil {
+		rec, err = w.recordFromState(id)
+		if err != nil {
+			return w.fail(ExitRefused, fmt.Errorf("container %s: %w", id, err)), false
+		}
+		if rec == nil { // no such container: the runtime says so itself
+			return 0, true
+		}
+	}
+	if !rec.Masked {
+		return 0, true
+	}
+	return w.apply(rec)
+}
+
+// recordFromState asks "<runtime> [--root R] state ID" for the bundle and
+// reads its annotations. Only --root is passed on: --log would make a
+// failed state write an error into containerd's log.json.
+func (w *Wrapper) recordFromState(id string) (*Record, error) {
+	if id == "" || strings.HasPrefix(id, "-") {
+		return nil, nil
+	}
+	argv := []string{}
+	if w.inv.Root != "" {
+		argv = append(argv, "--root", w.inv.Root)
+	}
+	argv = append(argv, "state", id)
+	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, w.runtime, argv...)
+	cmd.Env = w.Environ
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		return nil, nil //nolint:nilerr // an unknown container: the real exec reports it
+	}
+	var st struct {
+		Bundle string `json:"bundle"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.Bundle == "" {
+		return nil, fmt.Errorf("%s state %s: no bundle in its output", w.runtime, id)
+	}
+	if !filepath.IsAbs(st.Bundle) {
+		return nil, fmt.Errorf("%s state %s: bundle %q is not an absolute path", w.runtime, id, st.Bundle)
+	}
+	cfgPath := filepath.Join(st.Bundle, "config.json")
+	ann, _, err := ReadAnnotations(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	req, err := w.node.Request(ann)
+	if err != nil {
+		return nil, err
+	}
+	rec := &Record{ID: id, Bundle: st.Bundle, Config: cfgPath, Keep: hwcap.All}
+	if req != nil {
+		keep, err := req.Keep()
+		if err != nil {
+			return nil, err
+		}
+		rec.Masked, rec.Keep, rec.Policy, rec.Profile, rec.Keys = true, keep, req.Policy, req.Profile, req.Keys
+	}
+	return rec, nil
+}
+
+// delete removes the records before the real runtime runs: the wrapper
+// execs it and cannot act afterwards. If that delete then fails (a running
+// container without --force), a later exec finds no record and asks the
+// runtime's state instead, so nothing escapes the mask.
+func (w *Wrapper) delete() {
+	for _, id := range w.inv.IDs {
+		if err := RemoveRecord(w.node.RunDir, w.inv.Root, w.runtime, id); err != nil {
+			w.logf(LevelWarn, "container %s: %v", id, err)
+		}
+	}
+}
+
+// apply masks this process and decides by the container's policy.
+func (w *Wrapper) apply(rec *Record) (int, bool) {
+	out, err := enforce.Self(rec.Keep, rec.Policy, w.node.RunDir)
+	w.nodeLog(rec, out, err)
+	w.logged = true
+	if err != nil {
+		return w.fail(ExitRefused, fmt.Errorf("container %s: policy %s: %w", rec.ID, rec.Policy, err)), false
+	}
+	if out.Decision == enforce.DecisionWarned {
+		w.logf(LevelWarn, "container %s: policy warn: running without the mask: %s", rec.ID, out.Reason)
+	}
+	return 0, true
+}
+
+// fail reports err as one line on stderr and in the runtime's --log file,
+// and returns code.
+func (w *Wrapper) fail(code int, err error) int {
+	msg := "hwcap-runtime: " + oneLine(err.Error())
+	fmt.Fprintln(w.Stderr, msg)
+	if p, ok := logFilePath(w.inv.Log); ok {
+		_ = appendLog(p, FormatLine(w.inv.LogFormat, LevelError, msg, w.Now()))
+	}
+	if w.node != nil && !w.logged {
+		w.nodeEvent("error", map[string]any{"error": oneLine(err.Error()), "exit": code})
+	}
+	return code
+}
+
+// logf writes a line where the runtime writes its own logs: the --log
+// file, else stderr (runc's default). Never stdout.
+func (w *Wrapper) logf(level, format string, args ...any) {
+	msg := "hwcap-runtime: " + oneLine(fmt.Sprintf(format, args...))
+	if p, ok := logFilePath(w.inv.Log); ok {
+		if appendLog(p, FormatLine(w.inv.LogFormat, level, msg, w.Now())) == nil {
+			return
+		}
+	}
+	fmt.Fprintln(w.Stderr, msg)
+}
