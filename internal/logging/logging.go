@@ -1,0 +1,160 @@
+package logging
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+// Field names shared by every hwcap component.
+const (
+	FieldComponent = "component" // hwcap-hook, hwcap-runtime, ...
+	FieldContainer = "container" // container id
+	FieldStage     = "stage"     // hook stage or runtime command
+	FieldMask      = "mask"      // AND mask, hwcap=0x..,hwcap2=0x..
+	FieldHidden    = "hidden"    // feature names the mask hides on this host
+	FieldPolicy    = "policy"    // enforce | warn
+	FieldDecision  = "decision"  // what was decided (component-specific)
+	FieldDuration  = "duration_ms"
+	FieldReason    = "reason"
+)
+
+// maxField bounds any single string field, so one record stays a few KiB.
+const maxField = 4 << 10
+
+// Logger writes one JSON line per Record.
+type Logger struct {
+	mu        sync.Mutex
+	out       io.Writer
+	closer    io.Closer
+	formatter logrus.Formatter
+	component string
+}
+
+// Record is one run of a component.
+type Record struct {
+	Container string
+	Stage     string
+	Mask      string
+	Hidden    []string
+	Policy    string
+	Decision  string
+	Duration  time.Duration
+	Reason    string
+	Err       error
+	// Fields holds any further fields.
+	Fields logrus.Fields
+}
+
+// Open appends to path (creating it 0640 and its directory 0755). An empty
+// path gives a Logger that discards everything.
+func Open(path, component string) (*Logger, error) {
+	if path == "" {
+		return New(io.Discard, component), nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = errors.New("not a regular file")
+		}
+		return nil, fmt.Errorf("open log %s: %w", path, err)
+	}
+	l := New(f, component)
+	l.closer = f
+	return l, nil
+}
+
+// New writes JSON lines to w (e.g. a runtime's --log file).
+func New(w io.Writer, component string) *Logger {
+	return &Logger{
+		out:       w,
+		component: component,
+		formatter: &logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano},
+	}
+}
+
+// NewText is New with logrus's text format (for --log-format text).
+func NewText(w io.Writer, component string) *Logger {
+	l := New(w, component)
+	l.formatter = &logrus.TextFormatter{DisableColors: true, FullTimestamp: true, TimestampFormat: time.RFC3339Nano}
+	return l
+}
+
+// Close closes the file Open opened.
+func (l *Logger) Close() error {
+	if l.closer == nil {
+		return nil
+	}
+	return l.closer.Close()
+}
+
+// Log writes r as one line: level error when r.Err is set, warning for the
+// decision "warned", info otherwise.
+func (l *Logger) Log(r Record) error {
+	f := logrus.Fields{}
+	for k, v := range r.Fields {
+		f[k] = v
+	}
+	set := func(k, v string) {
+		if v != "" {
+			f[k] = cut(v)
+		}
+	}
+	set(FieldComponent, l.component)
+	set(FieldContainer, r.Container)
+	set(FieldStage, r.Stage)
+	set(FieldMask, r.Mask)
+	set(FieldPolicy, r.Policy)
+	set(FieldDecision, r.Decision)
+	set(FieldReason, r.Reason)
+	if len(r.Hidden) > 0 {
+		f[FieldHidden] = r.Hidden
+	}
+	f[FieldDuration] = float64(r.Duration.Microseconds()) / 1000
+	level := logrus.InfoLevel
+	msg := r.Decision
+	if r.Decision == "warned" {
+		level = logrus.WarnLevel
+	}
+	if r.Err != nil {
+		level = logrus.ErrorLevel
+		f[logrus.ErrorKey] = cut(r.Err.Error())
+		msg = cut(r.Err.Error())
+	}
+	return l.write(level, f, msg)
+}
+
+func (l *Logger) write(level logrus.Level, f logrus.Fields, msg string) error {
+	e := &logrus.Entry{Logger: logrus.New(), Data: f, Time: time.Now(), Level: level, Message: msg}
+	line, err := l.formatter.Format(e)
+	if err != nil {
+		return fmt.Errorf("format log line: %w", err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, err := l.out.Write(line); err != nil {
+		return fmt.Errorf("write log: %w", err)
+	}
+	return nil
+}
+
+func cut(s string) string {
+	if len(s) > maxField {
+		return s[:maxField] + "...(cut)"
+	}
+	return s
+}

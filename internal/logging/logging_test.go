@@ -1,0 +1,114 @@
+package logging
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRecordFields(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf, "hwcap-hook")
+	if err := l.Log(Record{Container: "c1", Stage: "createRuntime", Mask: "hwcap=0x1", Hidden: []string{"sse2"},
+		Policy: "warn", Decision: "warned", Duration: 1500 * time.Microsecond, Reason: "why"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Log(Record{Container: "c2", Stage: "precreate", Err: errors.New("annotation hwcap.dev/deny: bad"), Decision: "invalid"}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("lines: %q", buf.String())
+	}
+	var a, b map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &b); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"component": "hwcap-hook", "container": "c1", "stage": "createRuntime", "mask": "hwcap=0x1",
+		"policy": "warn", "decision": "warned", "duration_ms": 1.5, "reason": "why", "level": "warning", "msg": "warned"} {
+		if a[k] != want {
+			t.Errorf("%s = %v, want %v", k, a[k], want)
+		}
+	}
+	if b["level"] != "error" || b["error"] != "annotation hwcap.dev/deny: bad" || b["msg"] != "annotation hwcap.dev/deny: bad" {
+		t.Errorf("error line: %v", b)
+	}
+}
+
+// TestConcurrentAppendWholeLines opens the file once per writer, as
+// concurrent hook processes do, and checks no line is torn.
+func TestConcurrentAppendWholeLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "hwcap.log")
+	const writers, each = 16, 200
+	var wg sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			l, err := Open(path, "test")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer l.Close()
+			for i := 0; i < each; i++ {
+				if err := l.Log(Record{Container: strings.Repeat("x", 1000+w), Stage: "s", Decision: "d"}); err != nil {
+					t.Error(err)
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	s.Buffer(nil, 1<<20)
+	n := 0
+	for s.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(s.Bytes(), &m); err != nil {
+			t.Fatalf("line %d torn: %v", n, err)
+		}
+		n++
+	}
+	if n != writers*each {
+		t.Fatalf("%d lines, want %d", n, writers*each)
+	}
+	st, _ := os.Stat(path)
+	if st.Mode().Perm() != 0o640 {
+		t.Errorf("mode %v", st.Mode())
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Open(dir, "x"); err == nil {
+		t.Fatal("opened a directory")
+	}
+	l, err := Open("", "x")
+	if err != nil || l.Log(Record{Decision: "d"}) != nil || l.Close() != nil {
+		t.Fatal("discard logger failed")
+	}
+	long := strings.Repeat("y", 3*maxField)
+	var buf bytes.Buffer
+	if err := New(&buf, "x").Log(Record{Reason: long}); err != nil || buf.Len() > 2*maxField {
+		t.Fatalf("field not cut: %d bytes", buf.Len())
+	}
+	buf.Reset()
+	if err := NewText(&buf, "x").Log(Record{Decision: "ok"}); err != nil || !strings.Contains(buf.String(), "decision=ok") {
+		t.Fatalf("text: %q", buf.String())
+	}
+}
