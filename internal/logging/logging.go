@@ -133,7 +133,6 @@ func (l *Logger) Log(r Record) error {
 	if r.Err != nil {
 		level = logrus.ErrorLevel
 		f[logrus.ErrorKey] = cut(r.Err.Error())
-		msg = cut(r.Err.Error())
 	}
 	return l.write(level, f, msg)
 }

@@ -40,7 +40,7 @@ func TestRecordFields(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, a[k], want)
 		}
 	}
-	if b["level"] != "error" || b["error"] != "annotation hwcap.dev/deny: bad" || b["msg"] != "annotation hwcap.dev/deny: bad" {
+	if b["level"] != "error" || b["error"] != "annotation hwcap.dev/deny: bad" || b["msg"] != "invalid" {
 		t.Errorf("error line: %v", b)
 	}
 }
