@@ -52,11 +52,19 @@ func newWrapperNode(t *testing.T, policy string, extra map[string]any) *wrapperN
 		RunDir:  filepath.Join(dir, "run"),
 		LogFile: filepath.Join(dir, "log", "hwcap.log"),
 	}
+	n.write(t, policy, extra)
+	return n
+}
+
+// write (re)writes the configuration file; the wrapper reads it on every
+// run, so a running containerd sees the change.
+func (n *wrapperNode) write(t *testing.T, policy string, extra map[string]any) {
+	t.Helper()
 	cfg := map[string]any{
 		"defaultPolicy": policy,
 		"runDir":        n.RunDir,
 		"logFile":       n.LogFile,
-		"profileDir":    filepath.Join(dir, "profiles"),
+		"profileDir":    filepath.Join(filepath.Dir(n.Config), "profiles"),
 	}
 	for k, v := range extra {
 		cfg[k] = v
@@ -68,7 +76,6 @@ func newWrapperNode(t *testing.T, policy string, extra map[string]any) *wrapperN
 	if err := os.WriteFile(n.Config, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return n
 }
 
 // env returns the test's environment with the node configuration and,

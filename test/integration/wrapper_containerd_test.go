@@ -1,0 +1,216 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hwcap/hwcap/internal/testutil"
+)
+
+// containerdT is a private containerd (own root, state and socket) whose
+// runc shim runs hwcap-runtime, as a RuntimeClass handler with
+// options.BinaryName would in production.
+type containerdT struct {
+	sock, ns, wrapper string
+}
+
+func startContainerd(t *testing.T, env []string) *containerdT {
+	t.Helper()
+	testutil.RequireRoot(t)
+	bin := testutil.RequireCommand(t, "containerd")
+	testutil.RequireCommand(t, "ctr")
+	testutil.RequireCommand(t, "containerd-shim-runc-v2")
+	dir, err := os.MkdirTemp("", "hwcap-ctd-") // short: socket paths are limited
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	c := &containerdT{sock: filepath.Join(dir, "c.sock"), ns: testutil.ID("hwcap"), wrapper: wrapperBinary(t)}
+	cfg := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock, c.sock+".ttrpc")
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logF, err := os.Create(filepath.Join(dir, "containerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
+	cmd.Env, cmd.Stdout, cmd.Stderr = env, logF, logF
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		logF.Close()
+		os.RemoveAll(filepath.Join("/run/containerd/runc", c.ns))
+	})
+	for i := 0; ; i++ {
+		if _, err := c.ctr(t, "version"); err == nil {
+			break
+		}
+		if i == 100 {
+			data, _ := os.ReadFile(logF.Name())
+			t.Fatalf("containerd did not start: %s", data)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return c
+}
+
+func (c *containerdT) ctr(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", c.sock, "--namespace", c.ns}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		err = fmt.Errorf("%w: %s", err, strings.TrimSpace(errb.String()))
+	}
+	if args[0] != "version" {
+		t.Logf("ctr %s: %v\n%s", strings.Join(args, " "), err, out.String())
+	}
+	return out.String(), err
+}
+
+// remove kills and deletes a container (task first), ignoring errors.
+func (c *containerdT) remove(t *testing.T, id string) {
+	t.Helper()
+	_, _ = c.ctr(t, "task", "kill", "--signal", "SIGKILL", id)
+	for i := 0; i < 50; i++ {
+		if _, err := c.ctr(t, "task", "delete", id); err == nil || strings.Contains(err.Error(), "not found") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	_, _ = c.ctr(t, "container", "delete", id)
+}
+
+// TestWrapperContainerd runs containers with containerd's runc shim calling
+// hwcap-runtime (ctr --runc-binary, the same as options.BinaryName): the
+// shim's own argv forms (--root, --log log.json --log-format json, create
+// --bundle, exec --process, delete) go through the wrapper.
+func TestWrapperContainerd(t *testing.T) {
+	rt := testutil.RequireRuntime(t, "runc")
+	node := newWrapperNode(t, "enforce", nil)
+	c := startContainerd(t, node.env(rt.Bin))
+	rootfs := testutil.BusyboxRootfs(t)
+	feature := hostFeature(t)
+	run := func(id string, extra ...string) []string {
+		args := append([]string{"run", "--rootfs", "--runc-binary", c.wrapper}, extra...)
+		return append(args, rootfs, id)
+	}
+
+	t.Run("run prints", func(t *testing.T) {
+		id := testutil.ID("ctd-run")
+		out, err := c.ctr(t, append(run(id, "--rm"), "/bin/sh", "-c", "echo hello from containerd")...)
+		if err != nil || out != "hello from containerd\n" {
+			t.Fatalf("ctr run: %v, %q", err, out)
+		}
+	})
+
+	t.Run("exec and delete", func(t *testing.T) {
+		id := testutil.ID("ctd-exec")
+		t.Cleanup(func() { c.remove(t, id) })
+		if _, err := c.ctr(t, append(run(id, "--detach"), "/bin/sleep", "120")...); err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.ctr(t, "task", "exec", "--exec-id", "e1", id, "/bin/echo", "exec works")
+		if err != nil || out != "exec works\n" {
+			t.Fatalf("ctr task exec: %v, %q", err, out)
+		}
+		if n := countRecords(t, filepath.Join(node.RunDir, "containers"), id); n != 1 {
+			t.Fatalf("%d records for %s: the shim's create did not go through the wrapper", n, id)
+		}
+		c.remove(t, id)
+		if n := countRecords(t, filepath.Join(node.RunDir, "containers"), id); n != 0 {
+			t.Errorf("%d records for %s after the shim's delete", n, id)
+		}
+	})
+
+	t.Run("enforce", func(t *testing.T) {
+		id := testutil.ID("ctd-enf")
+		t.Cleanup(func() { c.remove(t, id) })
+		before := countLines(t, node.LogFile)
+		_, err := c.ctr(t, append(run(id, "--rm", "--annotation", "hwcap.dev/deny="+feature), "/bin/echo", "masked")...)
+		logs := node.nodeLog(t)[before:]
+		if len(logs) != 1 {
+			t.Fatalf("node log: %v", logs)
+		}
+		if logs[0]["decision"] == "masked" {
+			if err != nil {
+				t.Fatalf("masked run failed: %v", err)
+			}
+			return
+		}
+		if err == nil {
+			t.Fatalf("ctr run succeeded under enforce (decision %v)", logs[0]["decision"])
+		}
+		want := "OCI runtime create failed: hwcap-runtime: container " + id + ": policy enforce: kernel "
+		if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "does not pass HWCAP masks") {
+			t.Errorf("containerd's error %q does not carry the wrapper's reason %q", err, want)
+		}
+	})
+
+	t.Run("warn", func(t *testing.T) {
+		node.write(t, "warn", nil) // containerd keeps its environment
+		id := testutil.ID("ctd-warn")
+		t.Cleanup(func() { c.remove(t, id) })
+		before := countLines(t, node.LogFile)
+		if _, err := c.ctr(t, append(run(id, "--detach", "--annotation", "hwcap.dev/deny="+feature), "/bin/sleep", "120")...); err != nil {
+			t.Fatal(err)
+		}
+		out, err := c.ctr(t, "task", "exec", "--exec-id", "e1", id, "/bin/echo", "exec under warn")
+		if err != nil || out != "exec under warn\n" {
+			t.Fatalf("exec: %v %q", err, out)
+		}
+		logs := node.nodeLog(t)[before:]
+		var cmds []string
+		for _, l := range logs {
+			if l["container"] == id && l["event"] == "mask" {
+				cmds = append(cmds, fmt.Sprintf("%v:%v", l["command"], l["decision"]))
+			}
+		}
+		if got := strings.Join(cmds, " "); got != "create:warned exec:warned" && got != "create:masked exec:masked" {
+			t.Errorf("node log decisions %q, want create and exec masked or warned", got)
+		}
+	})
+}
+
+func countLines(t *testing.T, path string) int {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Count(data, []byte("\n"))
+}
