@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
@@ -107,6 +108,7 @@ func ParseCPUInfo(source string, data []byte) (*Node, error) {
 	if key == "Features" && n.Model == "" {
 		n.Model = ArmModel(implement, part)
 	}
+	n.Model = cleanText(n.Model)
 	for name := range unknown {
 		n.Unknown = append(n.Unknown, name)
 	}
@@ -152,4 +154,25 @@ func checkToken(tok string) error {
 		}
 	}
 	return nil
+}
+
+// MaxTextLen bounds the free-text fields of a description.
+const MaxTextLen = 256
+
+// cleanText makes a free-text field from a capture safe to print and to
+// store: control characters become spaces, runs of spaces one, and it is
+// cut to MaxTextLen bytes on a character boundary.
+func cleanText(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	for len(s) > MaxTextLen {
+		_, size := utf8.DecodeLastRuneInString(s)
+		s = s[:len(s)-size]
+	}
+	return s
 }

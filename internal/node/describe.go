@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
@@ -103,8 +104,8 @@ func ParseDescription(source string, data []byte) (*Node, error) {
 		return nil, fmt.Errorf("%w: %s: %w", ErrBadInput, source, err)
 	}
 	for _, f := range []struct{ name, v string }{{"hostname", d.Hostname}, {"kernel", d.Kernel}, {"model", d.Model}} {
-		if len(f.v) > 256 || strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return nil, bad("%s %.40q is longer than 256 bytes or has control characters", f.name, f.v)
+		if len(f.v) > MaxTextLen || !utf8.ValidString(f.v) || strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return nil, bad("%s %.40q is longer than %d bytes or has control characters or invalid UTF-8", f.name, f.v, MaxTextLen)
 		}
 	}
 	n := &Node{Source: source, Kind: KindNode, Arch: t.Arch, Hostname: d.Hostname, Kernel: d.Kernel, Model: d.Model}

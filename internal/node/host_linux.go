@@ -31,12 +31,14 @@ func Host() (*Node, error) {
 		return nil, fmt.Errorf("read this process's auxiliary vector: %w", err)
 	}
 	n := &Node{Source: "this host", Kind: KindNode, Arch: t.Arch, Words: v.HWCAPs()}
-	n.Hostname, _ = os.Hostname()
+	if h, err := os.Hostname(); err == nil {
+		n.Hostname = cleanText(h)
+	}
 	if b, err := os.ReadFile(procOSRelease); err == nil {
-		n.Kernel = strings.TrimSpace(string(b))
+		n.Kernel = cleanText(string(b))
 	}
 	if b, err := os.ReadFile(procCPUInfo); err == nil {
-		n.Model = cpuModel(b)
+		n.Model = cleanText(cpuModel(b))
 	}
 	return n, nil
 }

@@ -23,8 +23,10 @@ func Parse(source string, data []byte) (*Node, error) {
 	if trimmed[0] != '{' {
 		return ParseCPUInfo(source, data)
 	}
+	// Look at the first JSON value only; the strict parsers below reject
+	// trailing data with a clearer message.
 	var probe map[string]json.RawMessage
-	if err := json.Unmarshal(trimmed, &probe); err != nil {
+	if err := json.NewDecoder(bytes.NewReader(trimmed)).Decode(&probe); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w (want `hwcapctl features --json` output or a profile)", ErrBadInput, source, err)
 	}
 	if _, ok := probe["allow"]; ok {
