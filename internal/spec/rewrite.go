@@ -133,3 +133,12 @@ func (c *RawConfig) Marshal() ([]byte, error) {
 	}
 	return json.Marshal(c.top)
 }
+
+// Hostname returns the hostname member ("" if absent or not a string).
+func (c *RawConfig) Hostname() string {
+	var h string
+	if a, ok := c.top["hostname"]; ok {
+		_ = json.Unmarshal(a, &h)
+	}
+	return h
+}

@@ -1,0 +1,120 @@
+package hook
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/spec"
+)
+
+// guard is createRuntime/prestart: the runtime has created the container
+// and its init waits (state.pid, a host pid) for `start`.
+func (r *run) guard() int {
+	st, err := spec.ReadState(r.h.Stdin)
+	if err != nil {
+		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s: %v\n", r.stage, err)
+		return ExitInvalid
+	}
+	if !config.HasAnnotations(st.Annotations) {
+		return ExitOK // the fast path: no file read, nothing logged
+	}
+	if err := r.setup(st.ID); err != nil {
+		return r.invalid(err)
+	}
+	m, err := r.resolve(st.Annotations)
+	if err != nil {
+		return r.fail(err)
+	}
+	if m.hidden.IsZero() {
+		return r.finish(ExitOK, DecisionNothing, nil)
+	}
+	// 1. The waiting init already carries the mask: a wrapper runtime
+	//    masked the runtime, and the kernel passed the mask on.
+	if st.Pid > 0 {
+		v, err := r.h.ReadPID(st.Pid)
+		if err == nil && hasHWCAP(v) && len(m.leaks(v.HWCAPs())) == 0 {
+			return r.finish(ExitOK, DecisionMasked, nil)
+		}
+	}
+	// 2. The container starts through hwcap-shim, which masks itself and
+	//    execs the entrypoint: that works only if the kernel passes the
+	//    mask on across exec.
+	cfg, err := spec.LoadConfig(st.Bundle)
+	if err != nil {
+		return r.fail(fmt.Errorf("%w: %w", errCheck, err))
+	}
+	pr, err := r.h.Probe(r.node.RunDir)
+	if err != nil {
+		return r.fail(fmt.Errorf("%w: %w", errCheck, err))
+	}
+	inherits := pr.Inherits(auxv.Paths...)
+	args := cfg.Args()
+	if len(args) > 0 && isShim(args[0], r.node.ShimPath) {
+		call, err := parseShimCall(args[1:], cfg)
+		if err == nil {
+			err = call.covers(m)
+		}
+		switch {
+		case err != nil:
+			return r.refuse(m, err.Error()+" (fix the container's entrypoint, or drop it and let precreate add the shim)")
+		case inherits:
+			return r.finish(ExitOK, DecisionShim, nil)
+		}
+		return r.refuse(m, fmt.Sprintf("kernel %s does not pass HWCAP masks to children (probe: %s), so hwcap-shim cannot mask the container's processes (%s)",
+			pr.Kernel, pr.Summary(), r.fixHint(false)))
+	}
+	if inherits {
+		return r.refuse(m, fmt.Sprintf("the container's init (pid %d) does not carry the mask and the container is not started through hwcap-runtime or hwcap-shim (%s)",
+			st.Pid, r.fixHint(true)))
+	}
+	return r.refuse(m, fmt.Sprintf("kernel %s does not pass HWCAP masks to children and the container is not started through hwcap-runtime or hwcap-shim (%s)",
+		pr.Kernel, r.fixHint(false)))
+}
+
+// fixHint names the settings that fix a refusal.
+func (r *run) fixHint(kernelOK bool) string {
+	hint := "run it with --runtime hwcap-runtime"
+	if !kernelOK {
+		hint = "run it on a kernel with the HWCAP inheritance series, with --runtime hwcap-runtime"
+	}
+	if r.node.DefaultPolicy == enforce.Warn || r.node.AllowRelax {
+		return hint + ", or set " + config.KeyPolicy + "=warn"
+	}
+	return hint + ", or ask the node administrator for defaultPolicy warn"
+}
+
+// refuse ends a run whose mask would not take effect: exit 1 under
+// enforce, a logged warning under warn.
+func (r *run) refuse(m *mask, why string) int {
+	r.rec.Reason = m.describe() + " cannot take effect: " + why
+	if m.req.Policy == enforce.Warn {
+		return r.finish(ExitOK, DecisionWarned, nil)
+	}
+	return r.finish(ExitRefused, DecisionRefused, errors.New(r.rec.Reason))
+}
+
+// fail ends a run on an error: invalid input (exit 2) or a failure to
+// check (exit 3; under warn, logged and exit 0).
+func (r *run) fail(err error) int {
+	if errors.Is(err, errCheck) {
+		if r.rec.Policy == string(enforce.Warn) {
+			r.rec.Reason = err.Error()
+			return r.finish(ExitOK, DecisionWarned, nil)
+		}
+		return r.finish(ExitFailed, DecisionFailed, err)
+	}
+	return r.invalid(err)
+}
+
+func hasHWCAP(v auxv.Vector) bool { return v.Present()[0] }
+
+// gone reports whether err means the process no longer exists.
+func gone(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNoHWCAP)
+}
+
+var errNoHWCAP = errors.New("no AT_HWCAP entry (the process is exiting)")

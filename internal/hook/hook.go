@@ -1,0 +1,187 @@
+package hook
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/logging"
+	"github.com/hwcap/hwcap/internal/probe"
+	"github.com/hwcap/hwcap/internal/version"
+)
+
+// Exit codes. Runtimes show only the code in some cases (crun), so each
+// code means one thing.
+const (
+	ExitOK      = 0 // no-op, mask in place, or policy warn
+	ExitRefused = 1 // policy enforce and the mask would not (or did not) take effect
+	ExitInvalid = 2 // bad usage, annotation, node config, state or config.json
+	ExitFailed  = 3 // the hook could not check (e.g. /proc unreadable, probe failed)
+)
+
+// Stages.
+const (
+	StageCreateRuntime = "createRuntime"
+	StagePrestart      = "prestart"
+	StagePrecreate     = "precreate"
+	StagePoststart     = "poststart"
+)
+
+// Decisions written to the log.
+const (
+	DecisionNothing   = "nothing-to-hide" // the host lacks every feature the mask hides
+	DecisionMasked    = "masked"          // the init already carries the mask
+	DecisionShim      = "shim"            // started through hwcap-shim on a kernel that passes masks on
+	DecisionWarned    = "warned"          // would not take effect; policy warn
+	DecisionRefused   = "refused"         // would not take effect; policy enforce
+	DecisionInvalid   = "invalid"         // bad annotation or input
+	DecisionFailed    = "failed"          // could not check
+	DecisionWrapped   = "wrapped"         // precreate prepended the shim
+	DecisionAlready   = "already-wrapped" // precreate found the shim in place
+	DecisionConfirmed = "confirmed"       // poststart saw the mask
+	DecisionExited    = "exited"          // poststart: the process was gone
+)
+
+// ShimMountPath is where precreate bind-mounts the shim in the container.
+const ShimMountPath = "/.hwcap-shim"
+
+// Hook holds the inputs of one run; tests replace the functions.
+type Hook struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// LoadConfig returns the node configuration (config.Load).
+	LoadConfig func() (*config.Node, error)
+	// Self returns the hook's own auxv (the host's words).
+	Self func() (auxv.Vector, error)
+	// ReadPID returns /proc/PID/auxv.
+	ReadPID func(pid int) (auxv.Vector, error)
+	// Probe returns the kernel support probe (probe.Cached).
+	Probe func(runDir string) (*probe.Result, error)
+	// Table is the host's feature table (hwcap.Host).
+	Table func() (*hwcap.Table, error)
+}
+
+// Default returns a Hook wired to the real system.
+func Default() *Hook {
+	return &Hook{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		LoadConfig: config.Load,
+		Self:       auxv.ReadSelf,
+		ReadPID:    auxv.ReadPID,
+		Probe:      probe.Cached,
+		Table:      hwcap.Host,
+	}
+}
+
+const usage = `usage: hwcap-hook STAGE   (state JSON on stdin; config.json for precreate)
+Stages: createRuntime, prestart (guard), precreate (podman: wrap with hwcap-shim), poststart (confirm).
+Node configuration: $HWCAP_CONFIG, else /etc/hwcap/config.json.
+Exit codes: 0 ok/no-op/warned, 1 refused under policy enforce, 2 invalid input, 3 could not check.
+`
+
+// Main runs one stage and returns the exit code.
+func Main(args []string) int { return Default().Run(args) }
+
+// Run runs one stage and returns the exit code.
+func (h *Hook) Run(args []string) int {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "version") {
+		fmt.Fprintln(h.Stderr, "hwcap-hook", version.Version)
+		return ExitOK
+	}
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprint(h.Stderr, usage)
+		return ExitOK
+	}
+	if len(args) != 1 {
+		fmt.Fprintf(h.Stderr, "hwcap-hook: want exactly one argument, the stage (got %d)\n%s", len(args), usage)
+		return ExitInvalid
+	}
+	r := &run{h: h, stage: args[0], start: time.Now()}
+	switch args[0] {
+	case StageCreateRuntime, StagePrestart:
+		return r.guard()
+	case StagePrecreate:
+		return r.precreate()
+	case StagePoststart:
+		return r.poststart()
+	}
+	fmt.Fprintf(h.Stderr, "hwcap-hook: unknown stage %q (want createRuntime, prestart, precreate or poststart)\n", args[0])
+	return ExitInvalid
+}
+
+// run is the state of one hook run.
+type run struct {
+	h     *Hook
+	stage string
+	start time.Time
+	node  *config.Node
+	log   *logging.Logger
+	rec   logging.Record
+}
+
+// setup loads the node configuration and opens the log. Called only once
+// an hwcap.dev/* annotation was seen.
+func (r *run) setup(container string) error {
+	r.rec.Container = container
+	r.rec.Stage = r.stage
+	n, err := r.h.LoadConfig()
+	if err != nil {
+		return err
+	}
+	r.node = n
+	l, err := logging.Open(n.LogFile, "hwcap-hook")
+	if err != nil {
+		// Not fatal: the decision matters more than the record of it.
+		fmt.Fprintf(r.h.Stderr, "hwcap-hook: warning: %v\n", err)
+		l, _ = logging.Open("", "hwcap-hook")
+	}
+	r.log = l
+	return nil
+}
+
+// finish logs the record, prints msg (if any) to stderr as one line and
+// returns code.
+func (r *run) finish(code int, decision string, err error) int {
+	r.rec.Decision = decision
+	r.rec.Duration = time.Since(r.start)
+	r.rec.Err = err
+	if err != nil && err.Error() == r.rec.Reason {
+		r.rec.Reason = "" // logged once, as the error
+	}
+	if r.log != nil {
+		if lerr := r.log.Log(r.rec); lerr != nil {
+			fmt.Fprintf(r.h.Stderr, "hwcap-hook: warning: %v\n", lerr)
+		}
+		r.log.Close()
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s\n", oneLine(r.prefix()+err.Error()))
+	case decision == DecisionWarned:
+		fmt.Fprintf(r.h.Stderr, "hwcap-hook: warning: %s\n", oneLine(r.prefix()+r.rec.Reason+" (policy warn: starting it anyway)"))
+	}
+	return code
+}
+
+func (r *run) prefix() string {
+	if r.rec.Container == "" {
+		return ""
+	}
+	return "container " + r.rec.Container + ": "
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// invalid classifies an input error.
+func (r *run) invalid(err error) int { return r.finish(ExitInvalid, DecisionInvalid, err) }
+
+// errCheck marks failures to check, as opposed to invalid input.
+var errCheck = errors.New("cannot check the mask")

@@ -1,0 +1,55 @@
+package hook
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/spec"
+)
+
+// poststart confirms that the started process shows the mask.
+func (r *run) poststart() int {
+	st, err := spec.ReadState(r.h.Stdin)
+	if err != nil {
+		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s: %v\n", r.stage, err)
+		return ExitInvalid
+	}
+	if !config.HasAnnotations(st.Annotations) {
+		return ExitOK
+	}
+	if err := r.setup(st.ID); err != nil {
+		return r.invalid(err)
+	}
+	m, err := r.resolve(st.Annotations)
+	if err != nil {
+		return r.fail(err)
+	}
+	if m.hidden.IsZero() {
+		return r.finish(ExitOK, DecisionNothing, nil)
+	}
+	if st.Pid <= 0 {
+		return r.fail(fmt.Errorf("%w: the state has no pid", errCheck))
+	}
+	v, err := r.h.ReadPID(st.Pid)
+	if err == nil && !hasHWCAP(v) {
+		err = errNoHWCAP
+	}
+	if err != nil {
+		if gone(err) {
+			r.rec.Reason = fmt.Sprintf("pid %d exited before it could be checked", st.Pid)
+			return r.finish(ExitOK, DecisionExited, nil)
+		}
+		return r.fail(fmt.Errorf("%w: %w", errCheck, err))
+	}
+	left := m.leaks(v.HWCAPs())
+	if len(left) == 0 {
+		return r.finish(ExitOK, DecisionConfirmed, nil)
+	}
+	r.rec.Reason = fmt.Sprintf("%s did not take effect: the container process (pid %d) still sees %s", m.describe(), st.Pid, strings.Join(left, " "))
+	if m.req.Policy == enforce.Warn {
+		return r.finish(ExitOK, DecisionWarned, nil)
+	}
+	return r.finish(ExitRefused, DecisionRefused, fmt.Errorf("%s (the runtime stops the container)", r.rec.Reason))
+}

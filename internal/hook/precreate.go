@@ -1,0 +1,97 @@
+package hook
+
+import (
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/spec"
+)
+
+// precreate is podman's extra stage: config.json on stdin, the config to
+// use on stdout. Without an hwcap.dev/* annotation the input is copied
+// through byte for byte.
+func (r *run) precreate() int {
+	data, err := spec.ReadAllLimited(r.h.Stdin)
+	if err != nil {
+		fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: %v\n", err)
+		return ExitInvalid
+	}
+	raw, err := spec.ParseRawConfig(data)
+	if err != nil {
+		fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: %v\n", err)
+		return ExitInvalid
+	}
+	ann, err := raw.Annotations()
+	if err != nil {
+		fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: %v\n", err)
+		return ExitInvalid
+	}
+	if !config.HasAnnotations(ann) {
+		if _, err := r.h.Stdout.Write(data); err != nil {
+			fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: write config: %v\n", err)
+			return ExitFailed
+		}
+		return ExitOK
+	}
+	// precreate has no container id yet; podman sets the hostname to the
+	// id's first 12 characters, the best label for the log.
+	if err := r.setup(raw.Hostname()); err != nil {
+		return r.invalid(err)
+	}
+	m, err := r.resolve(ann)
+	if err != nil {
+		return r.fail(err)
+	}
+	args, err := raw.Args()
+	if err != nil {
+		return r.invalid(err)
+	}
+	if len(args) == 0 {
+		return r.invalid(fmt.Errorf("%w: process.args is empty, nothing to wrap with hwcap-shim", spec.ErrBadConfig))
+	}
+	decision := DecisionWrapped
+	if isShim(args[0], r.node.ShimPath) {
+		decision = DecisionAlready // never wrap twice
+	} else {
+		if err := checkShim(r.node.ShimPath); err != nil {
+			return r.finish(ExitFailed, DecisionFailed, err)
+		}
+		wrapped := append([]string{ShimMountPath, "--mask", m.keep.String(), "--policy", string(m.req.Policy), "--"}, args...)
+		if err := raw.SetArgs(wrapped); err != nil {
+			return r.invalid(err)
+		}
+		if err := raw.AddMount(specs.Mount{
+			Destination: ShimMountPath, Type: "bind", Source: r.node.ShimPath,
+			Options: []string{"bind", "ro", "nosuid", "nodev"},
+		}); err != nil {
+			return r.invalid(err)
+		}
+	}
+	if err := raw.SetAnnotation(config.KeyEffective, m.keep.String()); err != nil {
+		return r.invalid(err)
+	}
+	out, err := raw.Marshal()
+	if err != nil {
+		return r.finish(ExitFailed, DecisionFailed, err)
+	}
+	if _, err := r.h.Stdout.Write(out); err != nil {
+		return r.finish(ExitFailed, DecisionFailed, fmt.Errorf("write config: %w", err))
+	}
+	return r.finish(ExitOK, decision, nil)
+}
+
+// checkShim makes sure the node's shim exists, so that a container is not
+// created with an entrypoint that cannot run.
+func checkShim(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("hwcap-shim is not installed at %s (shimPath in the node configuration): %w", path, err)
+	}
+	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("hwcap-shim at %s (shimPath in the node configuration) is not an executable file", path)
+	}
+	return nil
+}

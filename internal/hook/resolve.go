@@ -1,0 +1,60 @@
+package hook
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/hwcap"
+)
+
+// mask is a resolved request on this host.
+type mask struct {
+	req    *config.Request
+	table  *hwcap.Table
+	keep   hwcap.Words // AND mask
+	host   hwcap.Words // the host's words (the hook's own auxv)
+	hidden hwcap.Words // host bits the mask removes
+}
+
+// resolve validates the annotations and resolves the mask against the
+// host. It returns (nil, nil) when there is no hwcap.dev/* annotation.
+func (r *run) resolve(annotations map[string]string) (*mask, error) {
+	t, err := r.h.Table()
+	if err != nil {
+		return nil, err
+	}
+	req, err := r.node.RequestFor(annotations, t)
+	if err != nil || req == nil {
+		return nil, err
+	}
+	keep, err := req.Keep()
+	if err != nil {
+		return nil, err
+	}
+	self, err := r.h.Self()
+	if err != nil {
+		return nil, fmt.Errorf("%w: read this process's auxv: %w", errCheck, err)
+	}
+	m := &mask{req: req, table: t, keep: keep, host: self.HWCAPs()}
+	m.hidden = m.host.AndNot(keep)
+	r.rec.Mask = keep.String()
+	r.rec.Policy = string(req.Policy)
+	r.rec.Hidden = t.Names(m.hidden)
+	return m, nil
+}
+
+// describe is "mask hwcap=0x..,hwcap2=0x.. (hides a, b) requested by
+// annotation hwcap.dev/deny".
+func (m *mask) describe() string {
+	src := "annotation " + m.req.Key
+	if m.req.Profile != "" {
+		src += "=" + m.req.Profile
+	}
+	return fmt.Sprintf("mask %s (hides %s) requested by %s", m.keep, strings.Join(m.table.Names(m.hidden), " "), src)
+}
+
+// leaks returns the hidden features words still shows, or nil.
+func (m *mask) leaks(words hwcap.Words) []string {
+	return m.table.Names(words.And(m.hidden))
+}
