@@ -2,14 +2,16 @@
 # kernel-src.sh: make the kernel files that internal/hwcap's generator reads
 # available outside the repository, and print their directory.
 #
-# It installs Debian's linux-source-7.3 (suite trixie-backports, named as
-# PKG/trixie-backports rather than with -t so that nothing else is upgraded) if
-# /usr/src/linux-source-7.3.tar.xz is missing, then extracts only the
-# headers and C tables the generator parses into
+# It installs Debian's linux-source-7.3 from trixie-backports if
+# /usr/src/linux-source-7.3.tar.xz is missing (asked for as
+# linux-source-7.3/trixie-backports, not with -t trixie-backports, which
+# would also upgrade linux-libc-dev and its cross variants), then extracts
+# only the headers and C tables the generator parses into
 #   ${HWCAP_CACHE:-/var/cache/hwcap}/linux-source-7.3-hwcap/
-# It is idempotent: a complete extraction (marked by .complete, written
-# last, which holds the list of files) of the same file list is reused. The last line of stdout is the directory, so
-#   HWCAP_KERNEL_SRC=$(hack/kernel-src.sh | tail -n1) go generate ./internal/hwcap
+# It is idempotent: an extraction is reused when its .complete marker
+# (written last) lists the same files. apt's output goes to stderr; stdout
+# is the directory alone, so
+#   HWCAP_KERNEL_SRC=$(hack/kernel-src.sh) go generate ./internal/hwcap
 set -eu
 
 VERSION=${HWCAP_KERNEL_VERSION:-7.3}
@@ -45,12 +47,15 @@ if [ ! -f "$TARBALL" ]; then
 	echo "kernel-src.sh: $TARBALL missing, installing $PKG from trixie-backports" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	if ! apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$PKG/trixie-backports" >&2; then
-		apt-get -o DPkg::Lock::Timeout=600 update >&2
-		apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$PKG/trixie-backports" >&2
+		apt-get -o DPkg::Lock::Timeout=600 update >&2 || true
+		if ! apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends "$PKG/trixie-backports" >&2; then
+			echo "kernel-src.sh: cannot install $PKG/trixie-backports (is trixie-backports in the apt sources? hack/install-deps.sh adds it)" >&2
+			exit 1
+		fi
 	fi
 fi
 if [ ! -f "$TARBALL" ]; then
-	echo "kernel-src.sh: $TARBALL still missing after installing $PKG" >&2
+	echo "kernel-src.sh: $TARBALL still missing after installing $PKG (is trixie-backports in the apt sources? hack/install-deps.sh adds it)" >&2
 	exit 1
 fi
 

@@ -1,6 +1,7 @@
 package hwcap
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -49,7 +50,7 @@ func wantErr(t *testing.T, err error, target error, parts ...string) {
 	if err == nil {
 		t.Fatalf("got no error, want one wrapping %v", target)
 	}
-	if target != nil && !errorsIs(err, target) {
+	if target != nil && !errors.Is(err, target) {
 		t.Errorf("error %q does not wrap %v", err, target)
 	}
 	for _, p := range parts {

@@ -1,11 +1,6 @@
 package hwcap
 
-import (
-	"errors"
-	"testing"
-)
-
-var errorsIs = errors.Is
+import "testing"
 
 func TestWordsAlgebra(t *testing.T) {
 	max := armReference["qemu -cpu max"].words
