@@ -76,17 +76,17 @@ func parseARM64(t tree) ([]feature, error) {
 	out := make([]feature, 0, len(entries))
 	named := make(map[string]bool, len(entries))
 	for _, e := range entries {
-		suffix := e[1]
+		suffix, digit := e[1], "*"
 		if kernel != nil {
 			s, ok := kernel[suffix]
 			if !ok {
 				return nil, cpuinfo.errorf("hwcap_str[]: KERNEL_HWCAP_%s (%q) is not defined in %s", suffix, e[2], fileARM64Asm)
 			}
-			suffix = s
+			digit, suffix, _ = strings.Cut(s, ":")
 		}
 		b, ok := bySuffix[suffix]
-		if !ok {
-			return nil, cpuinfo.errorf("hwcap_str[]: %q is KERNEL_HWCAP_%s, but %s has no HWCAP*_%s", e[2], e[1], fileARM64UAPI, suffix)
+		if !ok || digit != "*" && b.macro != "HWCAP"+digit+"_"+suffix {
+			return nil, cpuinfo.errorf("hwcap_str[]: %q is KERNEL_HWCAP_%s, but %s has no HWCAP%s_%s", e[2], e[1], fileARM64UAPI, digit, suffix)
 		}
 		if named[b.macro] {
 			return nil, cpuinfo.errorf("hwcap_str[]: %s named twice", b.macro)
@@ -150,7 +150,8 @@ func arm64KernelIndex(t tree) (map[string]string, error) {
 		}
 		m := make(map[string]string, len(defs))
 		for _, d := range defs {
-			m[d[1]] = d[3]
+			// Keep the word too: HWCAP<d[2]>_<d[3]> is the macro meant.
+			m[d[1]] = d[2] + ":" + d[3]
 		}
 		return m, nil
 	}

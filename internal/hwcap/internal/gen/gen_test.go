@@ -411,3 +411,70 @@ func copyFixture(t *testing.T) string {
 	}
 	return dst
 }
+
+// TestGenerateExplicitKernelList: kernels before gen-kernel-hwcaps.sh list
+// KERNEL_HWCAP_X in asm/hwcap.h; the generator follows that list (which may
+// name a bit differently from its uapi suffix) without needing the script.
+func TestGenerateExplicitKernelList(t *testing.T) {
+	dir := copyFixture(t)
+	if err := os.Remove(filepath.Join(dir, fileARM64GenScript)); err != nil {
+		t.Fatal(err)
+	}
+	list := "#define KERNEL_HWCAP_FP	__khwcap_feature(FP)\n" +
+		"#define KERNEL_HWCAP_ASIMD	__khwcap_feature(ASIMD)\n" +
+		"#define KERNEL_HWCAP_DIT	__khwcap_feature(DIT)\n" +
+		"#define KERNEL_HWCAP_PACA	__khwcap_feature(PACA)\n" +
+		"#define KERNEL_HWCAP_PACG	__khwcap_feature(PACG)\n" +
+		"#define KERNEL_HWCAP_GCS	__khwcap_feature(GCS)\n" +
+		"#define KERNEL_HWCAP_SVE2	__khwcap2_feature(SVE2)\n" +
+		"#define KERNEL_HWCAP_BTI	__khwcap2_feature(BTI)\n" +
+		"#define KERNEL_HWCAP_MTE	__khwcap2_feature(MTE)\n" +
+		"#define KERNEL_HWCAP_MTE3	__khwcap2_feature(MTE3)\n" +
+		"#define KERNEL_HWCAP_SVE_EBF16	__khwcap2_feature(SVE_EBF16)\n" +
+		"#define KERNEL_HWCAP_POE	__khwcap2_feature(POE)\n" +
+		"#define KERNEL_HWCAP_MTE_FAR	__khwcap3_feature(MTE_FAR)\n" +
+		"#define KERNEL_HWCAP_MTE_STORE_ONLY	__khwcap3_feature(MTE_STORE_ONLY)\n"
+	asm := filepath.Join(dir, fileARM64Asm)
+	data, err := os.ReadFile(asm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(asm, append(data, list...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Generate(dir)
+	if err != nil {
+		t.Fatalf("Generate with an explicit KERNEL_HWCAP list: %v", err)
+	}
+	want, _ := os.ReadFile(golden)
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from the golden file")
+	}
+
+	// A name indexed by a KERNEL_HWCAP_ the list lacks is an error.
+	if err := os.WriteFile(asm, append(data, strings.Replace(list, "KERNEL_HWCAP_BTI", "KERNEL_HWCAP_BTX", 1)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Generate(dir)
+	if err == nil || !strings.Contains(err.Error(), "KERNEL_HWCAP_BTI") || !strings.Contains(err.Error(), "is not defined in "+fileARM64Asm) {
+		t.Errorf("Generate = %v, want an error naming KERNEL_HWCAP_BTI", err)
+	}
+
+	// A KERNEL_HWCAP_ that points at the wrong word.
+	if err := os.WriteFile(asm, append(data, strings.Replace(list, "__khwcap2_feature(BTI)", "__khwcap3_feature(BTI)", 1)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Generate(dir)
+	if err == nil || !strings.Contains(err.Error(), "has no HWCAP3_BTI") {
+		t.Errorf("Generate = %v, want an error naming HWCAP3_BTI", err)
+	}
+
+	// An index macro for another word's bits.
+	if err := os.WriteFile(asm, bytes.Replace(data, []byte("const_ilog2(HWCAP2_ ## x)"), []byte("const_ilog2(HWCAP3_ ## x)"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Generate(dir)
+	if err == nil || !strings.Contains(err.Error(), "__khwcap2_feature uses HWCAP3_") {
+		t.Errorf("Generate = %v, want the __khwcap2_feature error", err)
+	}
+}
