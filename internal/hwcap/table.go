@@ -34,7 +34,9 @@ func (f Feature) Words() Words {
 type Table struct {
 	// Arch is the canonical (GOARCH) architecture name.
 	Arch string
-	// Features, ordered by word then bit, as /proc/cpuinfo prints them.
+	// Features, ordered by word then bit: the order /proc/cpuinfo prints
+	// them in on arm64, x86 (word 0) and s390; loongarch prints a few out
+	// of bit order and riscv shows letters in its ISA string.
 	Features []Feature
 
 	byName map[string]int
