@@ -20,12 +20,19 @@ var (
 	ErrRecord     = errors.New("bad container record")
 )
 
+// DefaultPath is searched when $PATH is unset or empty: podman's cleanup
+// path (conmon, podman container cleanup) runs the runtime with no PATH.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // Lookup finds the real runtime: the first of names that is an executable
 // file, searching path (a $PATH value) for names without a slash. Any
 // candidate that is the same file as self (the wrapper, e.g. installed as
 // /usr/local/bin/runc ahead of /usr/sbin/runc) is skipped, so the wrapper
 // never execs itself. It only stats files; it reads none.
 func Lookup(names []string, path string, self os.FileInfo) (string, error) {
+	if path == "" {
+		path = DefaultPath
+	}
 	var tried []string
 	for _, name := range names {
 		if name == "" || strings.ContainsRune(name, 0) {

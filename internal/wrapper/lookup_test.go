@@ -60,6 +60,7 @@ func TestLookup(t *testing.T) {
 		"absolute path is self":  {[]string{wrapper, "runc"}, b, self, realRunc, nil},
 		"relative PATH skipped":  {[]string{"runc"}, "b:" + b, self, realRunc, nil},
 		"empty PATH entry":       {[]string{"runc"}, ":" + b, self, realRunc, nil},
+		"empty PATH: default":    {[]string{"sh"}, "", self, "/usr/bin/sh", nil},
 		"none found":             {[]string{"runc", "crun"}, a, self, "", ErrNoRuntime},
 		"only self":              {[]string{"runc"}, a + ":" + c, self, "", ErrNoRuntime},
 		"relative runtime path":  {[]string{"bin/runc"}, b, self, "", ErrBadRuntime},
