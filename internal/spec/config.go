@@ -34,7 +34,7 @@ type Process struct {
 
 // Args returns process.args, or nil.
 func (c *Config) Args() []string {
-	if c.Process == nil {
+	if c == nil || c.Process == nil {
 		return nil
 	}
 	return c.Process.Args
@@ -43,7 +43,7 @@ func (c *Config) Args() []string {
 // Getenv returns the value of key in process.env (last one wins, as in
 // execve's consumers), or "".
 func (c *Config) Getenv(key string) string {
-	if c.Process == nil {
+	if c == nil || c.Process == nil {
 		return ""
 	}
 	v := ""

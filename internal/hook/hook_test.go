@@ -1,0 +1,332 @@
+package hook
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/probe"
+)
+
+// arm64 words of qemu -cpu max (runtimes.md), as the fake host.
+var hostWords = hwcap.Words{0xfdffffff, 0x7f83ffff}
+
+func vec(w hwcap.Words) auxv.Vector {
+	return auxv.Vector{{Type: 6, Val: 4096}, {Type: 16, Val: w[0]}, {Type: 26, Val: w[1]}}
+}
+
+type fake struct {
+	node     *config.Node
+	pidWords map[int]hwcap.Words
+	pidErr   error
+	inherits bool
+	probed   int
+	loaded   int
+}
+
+func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
+	var out, errb bytes.Buffer
+	return &Hook{
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
+		LoadConfig: func() (*config.Node, error) { f.loaded++; return f.node, nil },
+		Self:       func() (auxv.Vector, error) { return vec(hostWords), nil },
+		ReadPID: func(pid int) (auxv.Vector, error) {
+			if f.pidErr != nil {
+				return nil, f.pidErr
+			}
+			w, ok := f.pidWords[pid]
+			if !ok {
+				return nil, fs.ErrNotExist
+			}
+			return vec(w), nil
+		},
+		Probe: func(string) (*probe.Result, error) {
+			f.probed++
+			st := probe.NotInherited
+			if f.inherits {
+				st = probe.Inherited
+			}
+			return &probe.Result{Kernel: "6.18.44", Paths: map[auxv.Path]probe.PathResult{auxv.PathMap: {Status: st}}}, nil
+		},
+		Table: func() (*hwcap.Table, error) { return hwcap.Lookup("arm64") },
+	}, &out, &errb
+}
+
+func newFake(t *testing.T, policy enforce.Policy) *fake {
+	t.Helper()
+	n := config.Defaults()
+	n.DefaultPolicy = policy
+	n.AllowRelax = true
+	dir := t.TempDir()
+	n.LogFile = filepath.Join(dir, "hwcap.log")
+	n.ProfileDir = dir
+	n.RunDir = dir
+	n.ShimPath = "/usr/local/bin/hwcap-shim"
+	return &fake{node: n, pidWords: map[int]hwcap.Words{}}
+}
+
+// bundle writes a config.json with args and returns the bundle directory.
+func bundle(t *testing.T, args []string, env ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	data, _ := json.Marshal(map[string]any{"ociVersion": "1.0.2", "process": map[string]any{"args": args, "env": env, "cwd": "/"}})
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// sample loads a captured state and points it at bundle and pid.
+func sample(t *testing.T, file, bundle string, pid int, ann map[string]string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("../spec/testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["bundle"], m["pid"] = bundle, pid
+	if ann != nil {
+		m["annotations"] = ann
+	}
+	out, _ := json.Marshal(m)
+	return string(out)
+}
+
+func logDecisions(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	var out []string
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		out = append(out, m["stage"].(string)+"="+m["decision"].(string))
+	}
+	return out
+}
+
+const pid = 4242
+
+var samples = []string{
+	"state-runc-1.1.5-createRuntime.json", "state-runc-1.1.5-prestart.json",
+	"state-crun-1.8.1-createRuntime.json", "state-crun-1.8.1-prestart.json",
+}
+
+func TestGuardWithCapturedStates(t *testing.T) {
+	masked := hostWords.AndNot(hwcap.Words{1 << 22, 1 << 1}) // sve, sve2
+	shimArgs := []string{ShimMountPath, "--mask", "hwcap=0xffffffffffbfffff,hwcap2=0xfffffffffffffffd", "--policy", "enforce", "--", "app"}
+	for name, tc := range map[string]struct {
+		policy   enforce.Policy
+		ann      map[string]string // nil: the sample's own (hwcap.dev/deny=sve)
+		args     []string
+		env      []string
+		pidWords *hwcap.Words
+		inherits bool
+		code     int
+		decision string
+		stderr   string
+	}{
+		"refused":          {policy: enforce.Enforce, args: []string{"app"}, code: ExitRefused, decision: "refused", stderr: "mask hwcap=0xffffffffffbfffff (hides sve) requested by annotation hwcap.dev/deny cannot take effect: kernel 6.18.44 does not pass HWCAP masks to children"},
+		"warned":           {policy: enforce.Warn, args: []string{"app"}, code: ExitOK, decision: "warned", stderr: "warning: container"},
+		"init masked":      {policy: enforce.Enforce, args: []string{"app"}, pidWords: &masked, code: ExitOK, decision: "masked"},
+		"shim kernel ok":   {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: shimArgs, inherits: true, code: ExitOK, decision: "shim"},
+		"shim old kernel":  {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: shimArgs, code: ExitRefused, decision: "refused", stderr: "so hwcap-shim cannot mask"},
+		"shim too weak":    {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: []string{"/usr/local/bin/hwcap-shim", "--deny=sve", "--", "app"}, inherits: true, code: ExitRefused, decision: "refused", stderr: "hwcap-shim with a mask that keeps sve2"},
+		"shim env deny":    {policy: enforce.Enforce, args: []string{"/usr/local/bin/hwcap-shim", "app"}, env: []string{"HWCAP_DENY=sve"}, inherits: true, code: ExitOK, decision: "shim"},
+		"shim weak policy": {policy: enforce.Enforce, args: []string{"/.hwcap-shim", "--deny", "sve", "--policy", "warn", "app"}, inherits: true, code: ExitRefused, decision: "refused", stderr: "policy warn, but the annotations ask for enforce"},
+		"shim bad flag":    {policy: enforce.Enforce, args: []string{"/.hwcap-shim", "--frob", "app"}, inherits: true, code: ExitRefused, decision: "refused", stderr: `hwcap-shim flag "--frob" is not one the shim knows`},
+		"kernel ok no shim": {policy: enforce.Enforce, args: []string{"app"}, inherits: true, code: ExitRefused, decision: "refused",
+			stderr: "the container's init (pid 4242) does not carry the mask and the container is not started through hwcap-runtime or hwcap-shim (run it with --runtime hwcap-runtime"},
+		"nothing to hide": {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/mask": "hwcap3=0"}, args: []string{"app"}, code: ExitOK, decision: "nothing-to-hide"},
+		"invalid":         {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve3"}, args: []string{"app"}, code: ExitInvalid, decision: "invalid", stderr: `annotation hwcap.dev/deny: unknown feature "sve3" for arm64`},
+	} {
+		for _, s := range samples {
+			t.Run(name+"/"+s, func(t *testing.T) {
+				f := newFake(t, tc.policy)
+				f.inherits = tc.inherits
+				if tc.pidWords != nil {
+					f.pidWords[pid] = *tc.pidWords
+				} else {
+					f.pidWords[pid] = hostWords
+				}
+				h, out, errb := f.hook(sample(t, s, bundle(t, tc.args, tc.env...), pid, tc.ann))
+				stage := StageCreateRuntime
+				if strings.Contains(s, "prestart") {
+					stage = StagePrestart
+				}
+				if code := h.Run([]string{stage}); code != tc.code {
+					t.Fatalf("exit %d, want %d; stderr %s", code, tc.code, errb)
+				}
+				if got := logDecisions(t, f.node.LogFile); len(got) != 1 || got[0] != stage+"="+tc.decision {
+					t.Fatalf("log = %v, want %s=%s", got, stage, tc.decision)
+				}
+				if !strings.Contains(errb.String(), tc.stderr) || strings.Count(errb.String(), "\n") > 1 {
+					t.Fatalf("stderr %q, want one line with %q", errb, tc.stderr)
+				}
+				if out.Len() != 0 {
+					t.Fatalf("the guard wrote to stdout: %q", out)
+				}
+			})
+		}
+	}
+}
+
+func TestFastPathTouchesNothing(t *testing.T) {
+	for _, s := range samples {
+		f := newFake(t, enforce.Enforce)
+		h, out, errb := f.hook(sample(t, s, "/nonexistent", pid, map[string]string{"io.other": "x"}))
+		if code := h.Run([]string{StageCreateRuntime}); code != 0 || f.loaded != 0 || f.probed != 0 || out.Len()+errb.Len() != 0 {
+			t.Fatalf("%s: code %d loaded %d probed %d out %q err %q", s, code, f.loaded, f.probed, out, errb)
+		}
+		if _, err := os.Stat(f.node.LogFile); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatal("log written on the fast path")
+		}
+	}
+}
+
+func TestPoststart(t *testing.T) {
+	masked := hostWords.AndNot(hwcap.Words{1 << 22})
+	for name, tc := range map[string]struct {
+		policy   enforce.Policy
+		words    *hwcap.Words
+		err      error
+		code     int
+		decision string
+	}{
+		"confirmed":       {enforce.Enforce, &masked, nil, ExitOK, "confirmed"},
+		"mismatch":        {enforce.Enforce, &hostWords, nil, ExitRefused, "refused"},
+		"mismatch warn":   {enforce.Warn, &hostWords, nil, ExitOK, "warned"},
+		"exited":          {enforce.Enforce, nil, nil, ExitOK, "exited"},
+		"unreadable":      {enforce.Enforce, nil, fs.ErrPermission, ExitFailed, "failed"},
+		"unreadable warn": {enforce.Warn, nil, fs.ErrPermission, ExitOK, "warned"},
+	} {
+		for _, s := range []string{"state-runc-1.1.5-poststart.json", "state-crun-1.8.1-poststart.json"} {
+			t.Run(name+"/"+s, func(t *testing.T) {
+				f := newFake(t, tc.policy)
+				f.pidErr = tc.err
+				if tc.words != nil {
+					f.pidWords[pid] = *tc.words
+				}
+				h, _, errb := f.hook(sample(t, s, "/b", pid, nil))
+				if code := h.Run([]string{StagePoststart}); code != tc.code {
+					t.Fatalf("exit %d, want %d: %s", code, tc.code, errb)
+				}
+				if got := logDecisions(t, f.node.LogFile); len(got) != 1 || got[0] != "poststart="+tc.decision {
+					t.Fatalf("log = %v", got)
+				}
+			})
+		}
+	}
+}
+
+const podmanConfig = `{"ociVersion":"1.0.2-dev","hostname":"6e3e7e9ddad2","process":{"args":["/bin/sh","-c","echo hi"],"cwd":"/","x-unknown":[1]},` +
+	`"mounts":[{"destination":"/proc","type":"proc","source":"proc"}],"annotations":%s,"x-top":{"a":"b"}}`
+
+func TestPrecreate(t *testing.T) {
+	f := newFake(t, enforce.Enforce)
+	shim := filepath.Join(t.TempDir(), "hwcap-shim")
+	if err := os.WriteFile(shim, []byte("#!/bin/true\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f.node.ShimPath = shim
+
+	t.Run("unannotated is byte-identical", func(t *testing.T) {
+		in := strings.Replace(podmanConfig, "%s", `{"io.other":"1"}`, 1)
+		h, out, _ := f.hook(in)
+		if code := h.Run([]string{StagePrecreate}); code != 0 || out.String() != in || f.loaded != 0 {
+			t.Fatalf("code %d, out %q", code, out)
+		}
+	})
+	t.Run("wrap", func(t *testing.T) {
+		in := strings.Replace(podmanConfig, "%s", `{"hwcap.dev/deny":"sve","hwcap.dev/policy":"warn"}`, 1)
+		h, out, errb := f.hook(in)
+		if code := h.Run([]string{StagePrecreate}); code != 0 {
+			t.Fatalf("code %d: %s", code, errb)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		args, _ := json.Marshal(m["process"].(map[string]any)["args"])
+		if string(args) != `["/.hwcap-shim","--mask","hwcap=0xffffffffffbfffff,hwcap2=0xffffffffffffffff,hwcap3=0xffffffffffffffff,hwcap4=0xffffffffffffffff","--policy","warn","--","/bin/sh","-c","echo hi"]` &&
+			!strings.HasPrefix(string(args), `["/.hwcap-shim","--mask","hwcap=0xffffffffffbfffff`) {
+			t.Fatalf("args %s", args)
+		}
+		if m["x-top"] == nil || m["process"].(map[string]any)["x-unknown"] == nil || len(m["mounts"].([]any)) != 2 {
+			t.Fatalf("lost fields: %s", out)
+		}
+		if m["annotations"].(map[string]any)["hwcap.dev/effective"] == nil {
+			t.Fatal("no effective annotation")
+		}
+		// Feeding the output back must not wrap twice.
+		h2, out2, _ := f.hook(out.String())
+		if code := h2.Run([]string{StagePrecreate}); code != 0 {
+			t.Fatal(code)
+		}
+		var m2 map[string]any
+		json.Unmarshal(out2.Bytes(), &m2)
+		args2, _ := json.Marshal(m2["process"].(map[string]any)["args"])
+		if string(args2) != string(args) || len(m2["mounts"].([]any)) != 2 {
+			t.Fatalf("wrapped twice: %s", args2)
+		}
+		if got := logDecisions(t, f.node.LogFile); strings.Join(got, " ") != "precreate=wrapped precreate=already-wrapped" {
+			t.Fatalf("log %v", got)
+		}
+	})
+	t.Run("no shim installed", func(t *testing.T) {
+		g := newFake(t, enforce.Enforce)
+		g.node.ShimPath = "/nonexistent/hwcap-shim"
+		h, _, errb := g.hook(strings.Replace(podmanConfig, "%s", `{"hwcap.dev/deny":"sve"}`, 1))
+		if code := h.Run([]string{StagePrecreate}); code != ExitFailed || !strings.Contains(errb.String(), "hwcap-shim is not installed at /nonexistent/hwcap-shim") {
+			t.Fatalf("code %d: %s", code, errb)
+		}
+	})
+	t.Run("bad json", func(t *testing.T) {
+		h, _, errb := f.hook(`{"process":`)
+		if code := h.Run([]string{StagePrecreate}); code != ExitInvalid || !strings.Contains(errb.String(), "invalid config.json") {
+			t.Fatalf("code %d: %s", code, errb)
+		}
+	})
+}
+
+func TestUsage(t *testing.T) {
+	f := newFake(t, enforce.Enforce)
+	for args, code := range map[string]int{"": ExitInvalid, "start": ExitInvalid, "--help": 0, "--version": 0, "a b": ExitInvalid} {
+		h, _, errb := f.hook("")
+		if got := h.Run(strings.Fields(args)); got != code {
+			t.Errorf("%q: exit %d, want %d: %s", args, got, code, errb)
+		}
+	}
+	h, _, errb := f.hook("not json")
+	if code := h.Run([]string{StageCreateRuntime}); code != ExitInvalid || !strings.Contains(errb.String(), "invalid container state on stdin") {
+		t.Fatalf("bad state: %d %s", code, errb)
+	}
+}
+
+func FuzzShimArgs(f *testing.F) {
+	f.Add("--deny\x00sve\x00--\x00app")
+	f.Add("--mask=hwcap=0x1\x00--policy\x00warn\x00app")
+	f.Add("--profile\x00/p.json\x00--")
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := parseShimCall(strings.Split(s, "\x00"), nil)
+		if err == nil && c == nil {
+			t.Fatal("nil call without error")
+		}
+	})
+}
