@@ -2,6 +2,8 @@ package integration
 
 import (
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,7 +87,7 @@ func newHookNode(t *testing.T, policy string, relax bool) *hookNode {
 func (n *hookNode) records(t *testing.T) []map[string]any {
 	t.Helper()
 	data, err := os.ReadFile(n.Log)
-	if os.IsNotExist(err) {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,7 +190,7 @@ func TestHookPodmanPrecreate(t *testing.T) {
 		if _, ok := cfg["annotations"].(map[string]any)["hwcap.dev/effective"]; ok {
 			t.Fatal("effective annotation on an unannotated container")
 		}
-		if _, err := os.Stat(filepath.Join(rootfs, ".hwcap-shim")); !os.IsNotExist(err) {
+		if _, err := os.Stat(filepath.Join(rootfs, ".hwcap-shim")); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("mount point created: %v", err)
 		}
 		if after := len(n.records(t)); after != before {

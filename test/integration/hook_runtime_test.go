@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,10 +43,10 @@ func TestHookNoAnnotationRunsAndLogsNothing(t *testing.T) {
 		if res.Err != nil || strings.TrimSpace(res.Stdout) != "ran" {
 			t.Fatalf("container did not run: %v: %s", res.Err, res.Combined())
 		}
-		if _, err := os.Stat(n.Log); !os.IsNotExist(err) {
+		if _, err := os.Stat(n.Log); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("the hook touched its log without an annotation: %v %v", err, n.records(t))
 		}
-		if _, err := os.Stat(n.RunDir); !os.IsNotExist(err) {
+		if _, err := os.Stat(n.RunDir); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("the hook probed without an annotation: %v", err)
 		}
 	})
