@@ -66,20 +66,23 @@ func Main(args []string, stderr io.Writer) int {
 		}
 		return fail(ExitNotFound, "%s: command not found (searched PATH=%s)", s.Command[0], os.Getenv("PATH"))
 	}
-	t, err := hwcap.Host()
-	if err != nil {
-		return fail(ExitShimError, "%v", err)
-	}
-	keep, err := s.Spec.Keep(t)
-	if err != nil {
-		return fail(ExitShimError, "%v", err)
-	}
-	out, err := enforce.Self(keep, s.Policy, s.RunDir)
-	if err != nil {
-		return fail(ExitShimError, "refusing to start %s under policy enforce: %v (use --policy warn to start it unmasked)", s.Command[0], err)
-	}
-	if out.Decision == enforce.DecisionWarned {
-		fmt.Fprintf(stderr, "hwcap-shim: warning: starting %s without a working mask: %s\n", s.Command[0], out.Reason)
+	// No mask: nothing to apply or probe, just exec.
+	if !s.Spec.IsZero() {
+		t, err := hwcap.Host()
+		if err != nil {
+			return fail(ExitShimError, "%v", err)
+		}
+		keep, err := s.Spec.Keep(t)
+		if err != nil {
+			return fail(ExitShimError, "%v", err)
+		}
+		out, err := enforce.Self(keep, s.Policy, s.RunDir)
+		if err != nil {
+			return fail(ExitShimError, "refusing to start %s under policy enforce: %v (use --policy warn to start it unmasked)", s.Command[0], err)
+		}
+		if out.Decision == enforce.DecisionWarned {
+			fmt.Fprintf(stderr, "hwcap-shim: warning: starting %s without a working mask: %s\n", s.Command[0], out.Reason)
+		}
 	}
 	beforeExec()
 	err = unix.Exec(path, s.Command, cleanEnv(os.Environ()))
