@@ -1,63 +1,57 @@
 package wrapper
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
+	"github.com/sirupsen/logrus"
 
 	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/logging"
 )
 
-// nodeLog appends the decision for one container to the node log file.
+// nodeLog appends the mask decision for one container to the node log.
 func (w *Wrapper) nodeLog(rec *Record, out *enforce.Outcome, err error) {
-	f := map[string]any{
-		"container": rec.ID,
-		"bundle":    rec.Bundle,
-		"keep":      rec.Keep.String(),
-		"policy":    string(rec.Policy),
+	r := logging.Record{
+		Container: rec.ID,
+		Mask:      rec.Keep.String(),
+		Policy:    string(rec.Policy),
+		Err:       err,
+		Fields:    logrus.Fields{"bundle": rec.Bundle},
 	}
 	if rec.Profile != "" {
-		f["profile"] = rec.Profile
+		r.Fields["profile"] = rec.Profile
 	}
 	if out != nil {
-		f["decision"] = out.Decision
-		f["before"] = out.Before.String()
-		f["after"] = out.After.String()
-		f["paths"] = out.Paths
-		if out.Reason != "" {
-			f["reason"] = out.Reason
+		r.Decision, r.Reason = out.Decision, out.Reason
+		r.Fields["before"] = out.Before.String()
+		r.Fields["after"] = out.After.String()
+		r.Fields["paths"] = out.Paths
+		if t, err := hwcap.Host(); err == nil {
+			r.Hidden = t.Names(out.Before.AndNot(out.After))
 		}
 	}
-	if err != nil {
-		f["error"] = oneLine(err.Error())
-	}
-	w.nodeEvent("mask", f)
+	w.nodeRecord(r)
 }
 
-// nodeEvent writes one JSON line to the node's logFile ("" = none). The
-// hook writes the same file; fields say which component wrote the line.
-func (w *Wrapper) nodeEvent(event string, f map[string]any) {
+// nodeRecord writes one line to the node's logFile ("" = none); the hook
+// writes the same file, and "component" tells them apart. Failing to log
+// never changes what the wrapper does.
+func (w *Wrapper) nodeRecord(r logging.Record) {
 	if w.node == nil || w.node.LogFile == "" {
 		return
 	}
-	f["component"] = "hwcap-runtime"
-	f["event"] = event
-	f["command"] = w.inv.Command
-	f["runtime"] = w.runtime
-	f["time"] = w.Now().UTC().Format("2006-01-02T15:04:05.000000Z07:00")
-	f["duration_ms"] = float64(w.Now().Sub(w.start).Microseconds()) / 1000
-	if _, ok := f["container"]; !ok && w.inv.ID() != "" {
-		f["container"] = w.inv.ID()
-	}
-	line, err := json.Marshal(f)
+	l, err := logging.Open(w.node.LogFile, "hwcap-runtime")
 	if err != nil {
 		return
 	}
-	_ = os.MkdirAll(filepath.Dir(w.node.LogFile), 0o755)
-	lf, err := os.OpenFile(w.node.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		return
+	defer l.Close()
+	r.Stage = w.inv.Command
+	r.Duration = w.Now().Sub(w.start)
+	if r.Container == "" {
+		r.Container = w.inv.ID()
 	}
-	_, _ = lf.Write(append(line, '\n'))
-	_ = lf.Close()
+	if r.Fields == nil {
+		r.Fields = logrus.Fields{}
+	}
+	r.Fields["runtime"] = w.runtime
+	_ = l.Log(r)
 }

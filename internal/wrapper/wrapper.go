@@ -13,9 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/logging"
 )
 
 // Exit codes of the wrapper itself (the real runtime's own codes pass
@@ -279,8 +282,8 @@ func (w *Wrapper) fail(code int, err error) int {
 	if p, ok := logFilePath(w.inv.Log); ok {
 		_ = appendLog(p, FormatLine(w.inv.LogFormat, LevelError, msg, w.Now()))
 	}
-	if w.node != nil && !w.logged {
-		w.nodeEvent("error", map[string]any{"error": oneLine(err.Error()), "exit": code})
+	if !w.logged {
+		w.nodeRecord(logging.Record{Decision: "failed", Err: err, Fields: logrus.Fields{"exit": code}})
 	}
 	return code
 }

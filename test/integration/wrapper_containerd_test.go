@@ -193,8 +193,8 @@ func TestWrapperContainerd(t *testing.T) {
 		logs := node.nodeLog(t)[before:]
 		var cmds []string
 		for _, l := range logs {
-			if l["container"] == id && l["event"] == "mask" {
-				cmds = append(cmds, fmt.Sprintf("%v:%v", l["command"], l["decision"]))
+			if l["container"] == id && l["decision"] != "failed" {
+				cmds = append(cmds, fmt.Sprintf("%v:%v", l["stage"], l["decision"]))
 			}
 		}
 		if got := strings.Join(cmds, " "); got != "create:warned exec:warned" && got != "create:masked exec:masked" {

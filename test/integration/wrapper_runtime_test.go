@@ -263,7 +263,7 @@ func TestWrapperPolicy(t *testing.T) {
 					t.Fatalf("exec (%s): %v %q", step, res.Err, res.Stdout)
 				}
 				logs := node.nodeLog(t)
-				if len(logs) != before+1 || logs[before]["command"] != "exec" || logs[before]["decision"] != "warned" || logs[before]["container"] != id2 {
+				if len(logs) != before+1 || logs[before]["stage"] != "exec" || logs[before]["decision"] != "warned" || logs[before]["container"] != id2 {
 					t.Errorf("exec (%s) not masked by the wrapper: node log %v", step, logs[before:])
 				}
 			}
