@@ -18,6 +18,7 @@ import (
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/probe"
+	"github.com/hwcap/hwcap/internal/testutil"
 )
 
 // shimBin is hwcap-shim built with the test-only pause hook.
@@ -124,9 +125,7 @@ func readPause(t *testing.T, fifo string, exited <-chan struct{}) (int, error) {
 // the shim's own saved vector holds the mask right before it execs: as
 // root, as uid 65534, and inside a user namespace.
 func TestShimMasksItself(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("SKIP: needs root to run the shim as uid 65534 and to read its /proc/PID/auxv")
-	}
+	testutil.RequireRoot(t)
 	f, host := hostFeature(t)
 	want := host.AndNot(f.Words())
 	cases := map[string]struct {
