@@ -8,7 +8,7 @@ CMDS      := $(notdir $(wildcard cmd/*))
 FUZZTIME  ?= 60s
 export CGO_ENABLED := 0
 
-.PHONY: all build test lint fuzz e2e bench install demo check deps clean kernel-src
+.PHONY: all build generate test lint fuzz e2e bench install demo check deps clean kernel-src
 
 all: build
 
@@ -25,9 +25,13 @@ deps:
 kernel-src:
 	hack/kernel-src.sh >/dev/null
 
+## generate: regenerate internal/hwcap's feature tables from the kernel sources
+generate:
+	HWCAP_KERNEL_SRC=$$(hack/kernel-src.sh) $(GO) generate ./internal/hwcap
+
 ## test: unit and integration tests against real runc, crun and podman (root)
 test: build
-	$(GO) test -count=1 -timeout 20m ./...
+	HWCAP_NO_SKIP=1 $(GO) test -count=1 -timeout 30m ./...
 
 ## lint: gofmt, go vet, and golangci-lint when installed
 lint:
