@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# fetch.sh: download a stock Debian kernel and busybox-static for one
+# architecture with apt (nothing else is downloaded) and unpack them into
+#   ${HWCAP_CACHE:-/var/cache/hwcap}/vm/pkg/<package>_<version>_<arch>/
+# Idempotent: an unpacked package (marked by .complete, written last) is
+# reused, keyed by the exact .deb file name apt resolves, so a new version
+# in the archive is fetched next to the old one.
+#
+# Usage: fetch.sh --arch amd64|arm64 [--kernel-pkg SPEC] [--busybox-pkg SPEC]
+#   SPEC is an apt-get download spec without the architecture, e.g.
+#   linux-image-cloud-amd64/trixie-backports (the amd64 default),
+#   linux-image-arm64/trixie-backports (the arm64 default) or a versioned
+#   linux-image-6.12.117+deb13-arm64. Metapackages are followed to the
+#   package that ships vmlinuz.
+# Output (stdout, shell-quoted, for eval): KERNEL=... KERNEL_PKG=...
+# KERNEL_RELEASE=... BUSYBOX=... BUSYBOX_PKG=...
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+arch=
+kernel_spec=${HWCAP_VM_KERNEL_PKG:-}
+busybox_spec=${HWCAP_VM_BUSYBOX_PKG:-busybox-static}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--arch) arch=$(vm_arch "${2:-}"); shift 2 ;;
+	--kernel-pkg) kernel_spec=${2:?--kernel-pkg needs a package}; shift 2 ;;
+	--busybox-pkg) busybox_spec=${2:?--busybox-pkg needs a package}; shift 2 ;;
+	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument \"$1\" (see --help)" ;;
+	esac
+done
+[ -n "$arch" ] || die "--arch is required (amd64 or arm64)"
+if [ -z "$kernel_spec" ]; then
+	case $arch in
+	amd64) kernel_spec=linux-image-cloud-amd64/trixie-backports ;;
+	arm64) kernel_spec=linux-image-arm64/trixie-backports ;;
+	esac
+fi
+
+DEBS=$VM_CACHE/debs
+PKGS=$VM_CACHE/pkg
+vm_lock
+
+# Resolving specs costs apt a few seconds per package; the answer depends
+# only on apt's lists and configuration, so it is reused until they change.
+RESOLVED=$VM_CACHE/resolved/$arch-$(printf '%s|%s' "$kernel_spec" "$busybox_spec" | md5sum | cut -c1-16)
+resolved_ok() {
+	[ -s "$RESOLVED" ] || return 1
+	[ -z "$(find /var/lib/apt/lists /etc/apt -newer "$RESOLVED" -print -quit 2>/dev/null)" ] || return 1
+	# shellcheck disable=SC1090
+	(. "$RESOLVED" && [ -f "$KERNEL" ] && [ -x "$BUSYBOX" ])
+}
+if resolved_ok; then
+	cat "$RESOLVED"
+	exit 0
+fi
+mkdir -p "$DEBS" "$PKGS"
+# apt drops privileges to _apt for downloads into a directory it can write.
+if id _apt >/dev/null 2>&1; then chown _apt "$DEBS" 2>/dev/null || true; fi
+
+apt_updated=
+apt_update() {
+	[ -z "$apt_updated" ] || return 0
+	log "apt-get update"
+	apt-get -q -o DPkg::Lock::Timeout=600 update >&2
+	apt_updated=1
+}
+
+# A foreign architecture must be enabled before apt can see its packages.
+if [ "$arch" != "$(dpkg --print-architecture)" ] &&
+	! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+	log "dpkg --add-architecture $arch"
+	dpkg --add-architecture "$arch"
+	apt_update
+fi
+
+# with_arch SPEC: insert :$arch into "name[/suite|=version]".
+with_arch() {
+	local s=$1 name rest
+	name=${s%%[/=]*}
+	rest=${s#"$name"}
+	echo "$name:$arch$rest"
+}
+
+# deb_name SPEC: the .deb file name apt would download for SPEC.
+deb_name() {
+	local spec=$1 tmp out
+	tmp=$(mktemp -d)
+	if ! out=$(cd "$tmp" && apt-get -q download --print-uris "$spec" 2>&1); then
+		apt_update
+		out=$(cd "$tmp" && apt-get -q download --print-uris "$spec" 2>&1) || {
+			rmdir "$tmp"
+			die "package \"$spec\": apt cannot find it ($(echo "$out" | tail -n1)); check the name and suite with apt-cache policy"
+		}
+	fi
+	rmdir "$tmp"
+	echo "$out" | awk '/^'"'"'/ {print $2; exit}'
+}
+
+# fetch SPEC: download (once) and unpack (once) SPEC; print the unpacked dir.
+fetch() {
+	local spec deb dir tmp
+	spec=$(with_arch "$1")
+	deb=$(deb_name "$spec")
+	[ -n "$deb" ] || die "package \"$spec\": apt printed no download URI"
+	dir=$PKGS/${deb%.deb}
+	if [ -f "$dir/.complete" ]; then
+		echo "$dir"
+		return
+	fi
+	if [ ! -s "$DEBS/$deb" ]; then
+		log "apt-get download $spec"
+		(cd "$DEBS" && apt-get -q download "$spec" >&2) || die "package \"$spec\": download failed"
+	fi
+	[ -s "$DEBS/$deb" ] || die "package \"$spec\": apt did not write $DEBS/$deb"
+	tmp=$(mktemp -d "$PKGS/.tmp.XXXXXX")
+	dpkg-deb -x "$DEBS/$deb" "$tmp"
+	dpkg-deb -f "$DEBS/$deb" Package Version Architecture Depends >"$tmp/.control"
+	touch "$tmp/.complete"
+	rm -rf "$dir"
+	mv "$tmp" "$dir"
+	echo "$dir"
+}
+
+# kernel SPEC [DEPTH]: follow metapackages until a package ships vmlinuz.
+kernel() {
+	local spec=$1 depth=${2:-0} dir img dep
+	[ "$depth" -lt 4 ] || die "kernel package \"$kernel_spec\": no vmlinuz found within 4 levels of dependencies"
+	dir=$(fetch "$spec")
+	img=$(find "$dir/boot" "$dir/usr/lib/modules" -maxdepth 2 -name 'vmlinuz*' -type f 2>/dev/null | head -n1 || true)
+	if [ -n "$img" ]; then
+		echo "$dir $img"
+		return
+	fi
+	# The image lives in linux-binary-REL (7.x) or linux-image-REL (6.x).
+	for pat in 'linux-binary-[0-9][^ ,]*' 'linux-image-[0-9][^ ,]*'; do
+		dep=$(sed -n 's/^Depends: //p' "$dir/.control" | tr ',' '\n' |
+			sed -n "s/^ *\($pat\) *(= *\([^)]*\)).*/\1=\2/p" | head -n1)
+		if [ -n "$dep" ]; then
+			kernel "${dep%%:*}" $((depth + 1))
+			return
+		fi
+	done
+	die "kernel package \"$spec\": ships no vmlinuz and depends on no linux-binary-*/linux-image-* package"
+}
+
+read -r kdir kimg < <(kernel "$kernel_spec")
+bdir=$(fetch "$busybox_spec")
+bb=$bdir/bin/busybox
+[ -x "$bb" ] || die "package \"$busybox_spec\": no bin/busybox in $bdir"
+krel=$(basename "$(dirname "$kimg")")
+case $krel in boot) krel=$(basename "$kimg"); krel=${krel#vmlinuz-} ;; esac
+
+mkdir -p "$(dirname "$RESOLVED")"
+printf 'KERNEL=%q\nKERNEL_PKG=%q\nKERNEL_RELEASE=%q\nBUSYBOX=%q\nBUSYBOX_PKG=%q\n' \
+	"$kimg" "$(basename "$kdir")" "$krel" "$bb" "$(basename "$bdir")" >"$RESOLVED.tmp"
+mv "$RESOLVED.tmp" "$RESOLVED"
+cat "$RESOLVED"

@@ -1,0 +1,33 @@
+#!/bin/busybox sh
+# shellcheck shell=dash
+# init.sh: /init of the test initramfs (runs in the guest as PID 1).
+# It mounts the usual file systems, runs /vm/script with $OUT=/out, prints
+# the script's output and exit code between markers on the console, sends
+# the files the script left in /out as a base64 tar.gz, and powers off.
+# The markers must match run.sh.
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /out /sbin /usr/bin /usr/sbin /root
+/bin/busybox mount -t proc proc /proc
+/bin/busybox --install -s
+export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root OUT=/out TERM=dumb
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# Without a /dev/console in the archive the kernel gave us no stdio.
+exec </dev/console >/dev/console 2>&1
+mount -t sysfs sysfs /sys
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+# Keep kernel messages from interleaving with the marked output.
+dmesg -n 1
+stty -onlcr 2>/dev/null
+cd /
+echo "@@HWCAP-VM-BEGIN@@"
+sh /vm/script
+rc=$?
+echo "@@HWCAP-VM-END rc=$rc@@"
+if [ -n "$(ls -A /out)" ]; then
+	echo "@@HWCAP-VM-FILES-BEGIN@@"
+	tar -C /out -czf - . | base64
+	echo "@@HWCAP-VM-FILES-END@@"
+fi
+echo "@@HWCAP-VM-DONE@@"
+sync
+poweroff -f
