@@ -69,7 +69,12 @@ func (r *Runtime) Argv(args ...string) []string {
 // Command returns an exec.Cmd for the runtime with args, bounded by Timeout.
 func (r *Runtime) Command(ctx context.Context, args ...string) *exec.Cmd {
 	argv := r.Argv(args...)
-	return exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	// `create` and `run -d` hand our stdout/stderr pipes to the container's
+	// init, which keeps them open after the runtime exits: without a delay
+	// bound, Wait would wait for the container to end.
+	cmd.WaitDelay = 2 * time.Second
+	return cmd
 }
 
 // Result is the outcome of one runtime command.
