@@ -106,7 +106,7 @@ func readLimited(path string) ([]byte, error) {
 // ReadAllLimited reads a config.json document from r (podman's precreate
 // stdin) with the size limit.
 func ReadAllLimited(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxConfigSize+1))
+	data, err := readBounded(r, MaxConfigSize, ReadTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}

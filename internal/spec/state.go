@@ -33,7 +33,7 @@ type State struct {
 
 // ReadState decodes the state from r (at most MaxStateSize bytes).
 func ReadState(r io.Reader) (*State, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxStateSize+1))
+	data, err := readBounded(r, MaxStateSize, ReadTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadState, err)
 	}
