@@ -78,6 +78,11 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
+	if hasHWCAPKey(c.Annotations) {
+		if err := CheckAnnotationKeys(data); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
+		}
+	}
 	return &c, nil
 }
 
