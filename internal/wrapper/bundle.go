@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/spec"
 )
 
 // MaxConfigSize bounds the bundle's config.json the wrapper reads. Real
@@ -56,6 +59,11 @@ func decodeAnnotations(data []byte) (map[string]string, error) {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("not a valid OCI config: trailing data after the JSON object")
+	}
+	if config.HasAnnotations(c.Annotations) {
+		if err := spec.CheckAnnotationKeys(data); err != nil {
+			return nil, fmt.Errorf("not a valid OCI config: %w", err)
+		}
 	}
 	return c.Annotations, nil
 }

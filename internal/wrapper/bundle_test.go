@@ -64,3 +64,19 @@ func FuzzDecodeAnnotations(f *testing.F) {
 		_, _ = decodeAnnotations(b)
 	})
 }
+
+// The wrapper and the hook read the same config.json; a duplicated
+// hwcap.dev/* key must not let them (or the runtime) disagree on the mask.
+func TestDecodeAnnotationsDuplicateKey(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"annotations":{"hwcap.dev/deny":"sve","hwcap.dev/deny":"fp"}}`: "hwcap.dev/deny given twice",
+		`{"Annotations":{"hwcap.dev/allow":"fp"}}`:                       `hwcap.dev/allow given under "Annotations"`,
+	} {
+		if _, err := decodeAnnotations([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", in, err, want)
+		}
+	}
+	if a, err := decodeAnnotations([]byte(`{"annotations":{"x":"1","x":"2"}}`)); err != nil || a["x"] != "2" {
+		t.Errorf("unrelated duplicate: %v %v", a, err)
+	}
+}
