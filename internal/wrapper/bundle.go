@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/spec"
@@ -25,7 +26,9 @@ type bundleConfig struct {
 // and the file's identity (recorded so that exec can tell a record made for
 // this config from a stale one).
 func ReadAnnotations(path string) (map[string]string, os.FileInfo, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO as config.json fails the regular-file check below
+	// instead of blocking the open until a writer appears.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrBundle, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
+	"time"
 	"testing"
 )
 
@@ -78,5 +80,23 @@ func TestDecodeAnnotationsDuplicateKey(t *testing.T) {
 	}
 	if a, err := decodeAnnotations([]byte(`{"annotations":{"x":"1","x":"2"}}`)); err != nil || a["x"] != "2" {
 		t.Errorf("unrelated duplicate: %v %v", a, err)
+	}
+}
+
+// A FIFO as config.json used to block the wrapper in open(2) for ever.
+func TestReadAnnotationsFIFO(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "config.json")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, _, err := ReadAnnotations(p); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "not a regular file") {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadAnnotations blocked on a FIFO")
 	}
 }
