@@ -7,8 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"syscall"
-	"time"
 	"testing"
+	"time"
 )
 
 func TestDecodeAnnotations(t *testing.T) {
