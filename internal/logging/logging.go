@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -61,7 +62,10 @@ func Open(path, component string) (*Logger, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	// O_NONBLOCK: opening a FIFO for writing blocks until a reader
+	// appears; with it the open fails (ENXIO) or the regular-file check
+	// below refuses it, so a FIFO as logFile cannot hang a container start.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("open log: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -110,5 +111,23 @@ func TestOpenErrors(t *testing.T) {
 	buf.Reset()
 	if err := NewText(&buf, "x").Log(Record{Decision: "ok"}); err != nil || !strings.Contains(buf.String(), "decision=ok") {
 		t.Fatalf("text: %q", buf.String())
+	}
+}
+
+// A FIFO as the log file used to block Open (and so the hook) for ever.
+func TestOpenFIFO(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "log")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Open(p, "test"); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), p) {
+			t.Fatalf("err = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Open blocked on a FIFO")
 	}
 }
