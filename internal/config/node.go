@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 
 	"github.com/hwcap/hwcap/internal/enforce"
 )
@@ -84,7 +85,9 @@ func Load() (*Node, error) {
 // LoadFile reads and validates the node configuration at path. Fields the
 // file leaves out keep their built-in defaults.
 func LoadFile(path string) (*Node, error) {
-	f, err := os.Open(path)
+	// O_NONBLOCK: a FIFO as the node file fails the regular-file check
+	// below instead of blocking every hook run in open(2).
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrBadConfig, path, err)
 	}
