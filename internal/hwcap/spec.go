@@ -3,6 +3,7 @@ package hwcap
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxNameLen bounds a single feature name; real names are at most ~20 bytes.
@@ -102,11 +103,24 @@ func checkName(tok string) error {
 	if len(tok) > MaxNameLen {
 		return fmt.Errorf("%w: feature name %.20q... longer than %d bytes", ErrBadMask, tok, MaxNameLen)
 	}
-	for i := 0; i < len(tok); i++ {
-		c := tok[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return fmt.Errorf("%w: feature name %q has character %q (names are lower-case letters, digits and _ as in /proc/cpuinfo)", ErrBadMask, tok, rune(c))
+	for i, r := range tok {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return fmt.Errorf("%w: feature name %q has %s (names are lower-case letters, digits and _ as in /proc/cpuinfo)", ErrBadMask, tok, describeChar(tok[i:]))
 		}
 	}
 	return nil
+}
+
+// describeChar names the first character of s for an error message: a
+// look-alike such as Cyrillic 'ѕ' (U+0455) must not print as 's', and a
+// byte that is not UTF-8 as a mangled rune.
+func describeChar(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	switch {
+	case r == utf8.RuneError && size <= 1:
+		return fmt.Sprintf("byte 0x%02x (not UTF-8)", s[0])
+	case r >= utf8.RuneSelf:
+		return fmt.Sprintf("character %q (U+%04X, not ASCII)", r, r)
+	}
+	return fmt.Sprintf("character %q", r)
 }

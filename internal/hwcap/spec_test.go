@@ -1,6 +1,7 @@
 package hwcap
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -190,5 +191,23 @@ func TestSpecKeepErrors(t *testing.T) {
 			_, err = tc.spec.Resolve(arm, All)
 			wantErr(t, err, tc.target)
 		})
+	}
+}
+
+// A look-alike name (Cyrillic 'ѕ', U+0455) used to be reported as
+// character 'Ñ', the first byte of its UTF-8 encoding read as Latin-1.
+func TestParseListNamesNonASCII(t *testing.T) {
+	for in, want := range map[string]string{
+		"ѕve":       `feature name "ѕve" has character 'ѕ' (U+0455, not ASCII)`,
+		"sv\u0435":  `has character 'е' (U+0435, not ASCII)`,
+		"s\xffve":   `has byte 0xff (not UTF-8)`,
+		"s\x00ve":   `has character '\x00'`,
+		"sve,SVE2":  `feature name "SVE2" has character 'S'`,
+		"s\u200bve": `has character '\u200b' (U+200B, not ASCII)`,
+	} {
+		_, err := ParseList(in)
+		if !errors.Is(err, ErrBadMask) || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseList(%q) = %v, want %q", in, err, want)
+		}
 	}
 }
