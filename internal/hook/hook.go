@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/hwcap/hwcap/internal/auxv"
@@ -176,9 +175,7 @@ func (r *run) prefix() string {
 	return "container " + r.rec.Container + ": "
 }
 
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
-}
+func oneLine(s string) string { return logging.OneLine(s) }
 
 // invalid classifies an input error.
 func (r *run) invalid(err error) int { return r.finish(ExitInvalid, DecisionInvalid, err) }

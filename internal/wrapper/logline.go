@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hwcap/hwcap/internal/logging"
 )
 
 // Levels of runtime log lines, as logrus spells them (runc's logger).
@@ -39,9 +41,7 @@ func FormatLine(format, level, msg string, now time.Time) []byte {
 }
 
 // oneLine keeps a message on one line whatever an error string contains.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\x00", " ")), " ")
-}
+func oneLine(s string) string { return logging.OneLine(s) }
 
 // isStderr reports whether a --log value means the runtime's stderr
 // (runc's default; crun treats "" the same).

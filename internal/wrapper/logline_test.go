@@ -15,7 +15,7 @@ func TestFormatLine(t *testing.T) {
 		"json nl":   {"json", LevelWarn, "a\nb\tc \"q\"", `{"level":"warning","msg":"a b c \"q\"","time":"2026-01-02T03:04:05.0000006Z"}` + "\n"},
 		"text":      {"text", LevelError, `say "x"`, `time="2026-01-02T03:04:05.0000006Z" level=error msg="say \"x\""` + "\n"},
 		"default":   {"", LevelInfo, "m", `time="2026-01-02T03:04:05.0000006Z" level=info msg="m"` + "\n"},
-		"json utf8": {"json", LevelError, "\xff", `{"level":"error","msg":"\ufffd","time":"2026-01-02T03:04:05.0000006Z"}` + "\n"},
+		"json utf8": {"json", LevelError, "\xff", `{"level":"error","msg":"\\xff","time":"2026-01-02T03:04:05.0000006Z"}` + "\n"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
