@@ -44,6 +44,17 @@ func Cached(dir string) (*Result, error) {
 			return r, nil
 		}
 	}
+	// Serialise probing: without the lock, every container of a burst
+	// started on a fresh boot probes (two execs per path) and rewrites the
+	// file. The first to take the lock probes and stores; the others wait
+	// and read its result. No lock (e.g. an unwritable dir): probe anyway.
+	if unlock := lock(dir); unlock != nil {
+		defer unlock()
+		if r, ok := load(dir, boot); ok && !needsRetry(r) {
+			r.Cache = "hit"
+			return r, nil
+		}
+	}
 	r, err := Run()
 	if err != nil {
 		return nil, err
@@ -152,6 +163,33 @@ func store(dir string, r *Result) error {
 		return fmt.Errorf("store probe cache: %w", werr)
 	}
 	return nil
+}
+
+// lockFile serialises probing in the run directory.
+const lockFile = "probe.lock"
+
+// lock takes an exclusive flock on dir/probe.lock, waiting for it; nil if
+// the lock file cannot be opened. The lock is released when the process
+// exits, so a killed prober does not block the next one.
+func lock(dir string) func() {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil
+	}
+	fd, err := unix.Open(filepath.Join(dir, lockFile), unix.O_RDWR|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil
+	}
+	return func() { unix.Close(fd) }
 }
 
 // ErrNoCache is returned by Peek when there is no valid cache entry.
