@@ -1,9 +1,13 @@
 package hook
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"strconv"
+	"strings"
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/config"
@@ -37,6 +41,9 @@ func (r *run) guard() int {
 	if st.Pid > 0 {
 		v, err := r.h.ReadPID(st.Pid)
 		if err == nil && hasHWCAP(v) && len(m.leaks(v.HWCAPs())) == 0 {
+			if err := r.ownInit(st.Pid); err != nil {
+				return r.refuse(m, err.Error())
+			}
 			return r.finish(ExitOK, DecisionMasked, nil)
 		}
 	}
@@ -73,6 +80,45 @@ func (r *run) guard() int {
 	}
 	return r.refuse(m, fmt.Sprintf("kernel %s does not pass HWCAP masks to children and the container is not started through hwcap-runtime or hwcap-shim (%s)",
 		pr.Kernel, r.fixHint(false)))
+}
+
+// ownInit checks that pid, which carries the mask, is the init of the
+// container being created rather than some other masked process (another
+// container's init, a stale or reused pid): runc and crun fork the init
+// (runc through CLONE_PARENT) and run the createRuntime/prestart hooks as
+// children of the same runtime process, so the init's parent is the hook's
+// parent. /proc/PID/root cannot serve: at these stages the init has not
+// pivoted into the rootfs yet.
+func (r *run) ownInit(pid int) error {
+	if r.h.Parent == nil {
+		return nil
+	}
+	ppid, err := r.h.Parent(pid)
+	if err != nil {
+		return fmt.Errorf("cannot tell whose process the state's pid %d is: %w", pid, err)
+	}
+	if want := os.Getppid(); ppid != want {
+		return fmt.Errorf("the state's pid %d carries the mask but is not a child of the runtime running this hook (its parent is pid %d, the hook's is pid %d), so it is not this container's init", pid, ppid, want)
+	}
+	return nil
+}
+
+// procParent reads the parent pid from /proc/PID/stat (field 4, after the
+// command name, which may itself contain spaces and parentheses).
+func procParent(pid int) (int, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0, fmt.Errorf("/proc/%d/stat: too short", pid)
+	}
+	return strconv.Atoi(f[1])
 }
 
 // fixHint names the settings that fix a refusal.

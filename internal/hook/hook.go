@@ -64,6 +64,10 @@ type Hook struct {
 	Probe func(runDir string) (*probe.Result, error)
 	// Table is the host's feature table (hwcap.Host).
 	Table func() (*hwcap.Table, error)
+	// Parent returns the parent pid of pid (/proc/PID/stat). The guard
+	// trusts a masked state.pid only if it is a child of the runtime that
+	// runs the hook; nil skips that check (unit tests only).
+	Parent func(pid int) (int, error)
 }
 
 // Default returns a Hook wired to the real system.
@@ -75,6 +79,7 @@ func Default() *Hook {
 		ReadPID:    auxv.ReadPID,
 		Probe:      probe.Cached,
 		Table:      hwcap.Host,
+		Parent:     procParent,
 	}
 }
 

@@ -31,6 +31,7 @@ type fake struct {
 	inherits bool
 	probed   int
 	loaded   int
+	foreign  bool // state.pid is not a child of the hook's parent
 }
 
 func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
@@ -58,6 +59,12 @@ func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
 			return &probe.Result{Kernel: "6.18.44", Paths: map[auxv.Path]probe.PathResult{auxv.PathMap: {Status: st}}}, nil
 		},
 		Table: func() (*hwcap.Table, error) { return hwcap.Lookup("arm64") },
+		Parent: func(pid int) (int, error) {
+			if f.foreign {
+				return 1, nil
+			}
+			return os.Getppid(), nil
+		},
 	}, &out, &errb
 }
 
@@ -138,6 +145,7 @@ func TestGuardWithCapturedStates(t *testing.T) {
 		env      []string
 		pidWords *hwcap.Words
 		inherits bool
+		foreign  bool
 		code     int
 		decision string
 		stderr   string
@@ -145,6 +153,8 @@ func TestGuardWithCapturedStates(t *testing.T) {
 		"refused":          {policy: enforce.Enforce, args: []string{"app"}, code: ExitRefused, decision: "refused", stderr: "mask hwcap=0xffffffffffbfffff (hides sve) requested by annotation hwcap.dev/deny cannot take effect: kernel 6.18.44 does not pass HWCAP masks to children"},
 		"warned":           {policy: enforce.Warn, args: []string{"app"}, code: ExitOK, decision: "warned", stderr: "warning: container"},
 		"init masked":      {policy: enforce.Enforce, args: []string{"app"}, pidWords: &masked, code: ExitOK, decision: "masked"},
+		"foreign masked":   {policy: enforce.Enforce, args: []string{"app"}, pidWords: &masked, foreign: true, code: ExitRefused, decision: "refused", stderr: "carries the mask but is not a child of the runtime running this hook (its parent is pid 1"},
+		"foreign warned":   {policy: enforce.Warn, args: []string{"app"}, pidWords: &masked, foreign: true, code: ExitOK, decision: "warned", stderr: "so it is not this container's init"},
 		"shim kernel ok":   {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: shimArgs, inherits: true, code: ExitOK, decision: "shim"},
 		"shim old kernel":  {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: shimArgs, code: ExitRefused, decision: "refused", stderr: "so hwcap-shim cannot mask"},
 		"shim too weak":    {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: []string{"/usr/local/bin/hwcap-shim", "--deny=sve", "--", "app"}, inherits: true, code: ExitRefused, decision: "refused", stderr: "hwcap-shim with a mask that keeps sve2"},
@@ -160,6 +170,7 @@ func TestGuardWithCapturedStates(t *testing.T) {
 			t.Run(name+"/"+s, func(t *testing.T) {
 				f := newFake(t, tc.policy)
 				f.inherits = tc.inherits
+				f.foreign = tc.foreign
 				if tc.pidWords != nil {
 					f.pidWords[pid] = *tc.pidWords
 				} else {
