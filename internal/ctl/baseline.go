@@ -30,12 +30,17 @@ func runBaseline(e *env, args []string) error {
 	out := fs.String("o", "", "write the profile to `PROFILE` (atomically) instead of stdout")
 	desc := fs.String("description", "", "profile description (default: the inputs' names)")
 	asJSON := fs.Bool("json", false, "print a JSON report (profile, common and dropped features, per-node lacks) on stdout")
-	files, err := parse(fs, args)
+	files, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
 		return usagef("no input files (want one or more /proc/cpuinfo captures, `hwcapctl features --json` files or profiles)")
+	}
+	if *out != "" {
+		if err := checkOutput(*out); err != nil {
+			return err
+		}
 	}
 	nodes, err := readInputs(e, files)
 	if err != nil {

@@ -21,7 +21,7 @@ func runCheck(e *env, args []string) error {
 	prof := fs.String("profile", "", "the profile `P` the container uses (or any input baseline takes: the node it was checkpointed on)")
 	hostFile := fs.String("host", "", "check the node described in `FILE` instead of this host")
 	asJSON := fs.Bool("json", false, "print the verdict as JSON")
-	pos, err := parse(fs, args)
+	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}

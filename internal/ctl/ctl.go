@@ -127,29 +127,35 @@ func usage(w io.Writer) {
 func newFlags(e *env, name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("hwcapctl "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	// flag calls Usage on every parse error; parse prints help only for -h.
 	fs.Usage = func() {}
+	return fs
+}
+
+// printHelp prints a command's usage and flags to stdout.
+func printHelp(e *env, fs *flag.FlagSet) {
+	name := strings.TrimPrefix(fs.Name(), "hwcapctl ")
 	for _, c := range commands {
 		if c.name == name {
-			fs.Usage = func() {
+			func() {
 				fmt.Fprintf(e.stdout, "Usage: hwcapctl %s %s\n  %s\n\nFlags:\n", c.name, c.args, c.help)
 				fs.SetOutput(e.stdout)
 				fs.PrintDefaults()
 				fs.SetOutput(io.Discard)
-			}
+			}()
 		}
 	}
-	return fs
 }
 
 // parse parses flags anywhere among the arguments ("baseline a b -o p"
 // works); everything after "--" is positional. It returns the positional
 // arguments.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+func parse(e *env, fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		err := fs.Parse(args)
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
+			printHelp(e, fs)
 			return nil, err
 		}
 		if err != nil {
@@ -174,7 +180,7 @@ func usagef(format string, a ...any) error {
 
 func runVersion(e *env, args []string) error {
 	fs := newFlags(e, "version")
-	pos, err := parse(fs, args)
+	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func runExplain(e *env, args []string) error {
 	archFlag := fs.String("arch", "", "explain against `ARCH`'s whole feature table instead of this host")
 	hostFile := fs.String("host", "", "explain against the node described in `FILE` instead of this host")
 	asJSON := fs.Bool("json", false, "print the explanation as JSON")
-	pos, err := parse(fs, args)
+	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}

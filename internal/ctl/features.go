@@ -10,7 +10,7 @@ func runFeatures(e *env, args []string) error {
 	fs := newFlags(e, "features")
 	asJSON := fs.Bool("json", false, "print the node description (the input of baseline, check and nfd --host)")
 	from := fs.String("from", "", "describe the node in `FILE` (a /proc/cpuinfo capture, node description or profile) instead of this host")
-	pos, err := parse(fs, args)
+	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}

@@ -43,7 +43,7 @@ func runInspect(e *env, args []string) error {
 	rt := fs.String("runtime", "runc", "the container's `runtime`: runc or crun")
 	root := fs.String("root", "", "the runtime's state `DIR` (its --root; default: the runtime's own)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, err := parse(fs, args)
+	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func runNFD(e *env, args []string) error {
 	noProbe := fs.Bool("no-probe", false, "do not add the "+nfd.InheritKey("PREFIX")+" label from the kernel probe")
 	toStdout := fs.Bool("stdout", false, "print the file instead of writing it")
 	asJSON := fs.Bool("json", false, "print a JSON report (path, changed, labels)")
-	pos, err := parse(fs, args)
+	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}
@@ -170,7 +170,7 @@ func satisfiedProfiles(dir string, explicit bool, prefix string, n *node.Node) (
 		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("--profiles: %w", err)
+		return nil, nil, fmt.Errorf("%w: --profiles: %w", node.ErrBadInput, err)
 	}
 	cfg := &config.Node{ProfileDir: dir}
 	count := 0

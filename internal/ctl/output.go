@@ -46,21 +46,22 @@ func printWords(w io.Writer, t *hwcap.Table, words hwcap.Words, indent string) {
 	for i, name := range hwcap.WordName {
 		var one hwcap.Words
 		one[i] = words[i]
-		fmt.Fprintf(w, "%s%-7s %-10s %-18s %s\n", indent, name, "(AT_"+strings.ToUpper(name)+")", fmt.Sprintf("%#x", words[i]), list(t.Names(one)))
+		fmt.Fprintf(w, "%s%-7s %-11s %-18s %s\n", indent, name, "(AT_"+strings.ToUpper(name)+")", fmt.Sprintf("%#x", words[i]), list(t.Names(one)))
 	}
 }
 
 // readInputs parses each file ("-" is stdin, at most once).
 func readInputs(e *env, files []string) ([]*node.Node, error) {
-	var nodes []*node.Node
-	stdinUsed := false
+	stdin := 0
 	for _, f := range files {
 		if f == "-" {
-			if stdinUsed {
+			if stdin++; stdin > 1 {
 				return nil, usagef("\"-\" (stdin) given twice")
 			}
-			stdinUsed = true
 		}
+	}
+	var nodes []*node.Node
+	for _, f := range files {
 		n, err := node.ReadFile(f, e.stdin)
 		if err != nil {
 			return nil, err

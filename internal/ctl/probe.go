@@ -49,7 +49,7 @@ func runProbe(e *env, args []string) error {
 	dir := fs.String("dir", probe.Dir(), "probe cache `DIR` (default $HWCAP_RUN_DIR or "+probe.DefaultDir+")")
 	fresh := fs.Bool("fresh", false, "probe again and ignore (do not write) the cache")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, err := parse(fs, args)
+	pos, err := parse(e, fs, args)
 	if err != nil {
 		return err
 	}

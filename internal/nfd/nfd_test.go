@@ -15,79 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/hwcap/hwcap/internal/nfd"
+	"github.com/hwcap/hwcap/internal/nfd/nfdtest"
 )
-
-// nfdRead applies node-feature-discovery's rules for a features.d file
-// (source/local in nfd-worker, label checks in nfd-master), written out
-// here independently of the writer: files over 64 KiB and dot files are
-// skipped; lines are trimmed; empty lines and '#' comments skipped; "# +"
-// starts a directive (expiry-time=RFC3339, no-label, no-feature; anything
-// else is an error); "key" means key=true, else split at the first '='.
-// nfd-master then requires a qualified label name with a namespace outside
-// kubernetes.io/k8s.io (except feature.node/profile.node.kubernetes.io)
-// and a valid label value. Kubernetes' own validation functions decide
-// the syntax.
-func nfdRead(name string, data []byte, now time.Time) (map[string]string, error) {
-	if strings.HasPrefix(name, ".") {
-		return nil, nil
-	}
-	if len(data) > 65536 {
-		return nil, fmt.Errorf("file size limit exceeded: %d", len(data))
-	}
-	labels := map[string]string{}
-	expiry := time.Time{}
-	for i, l := range bytes.Split(data, []byte("\n")) {
-		line := strings.TrimSpace(string(l))
-		if line == "" {
-			continue
-		}
-		if strings.HasPrefix(line, "#") {
-			d, ok := strings.CutPrefix(line, "# +")
-			if !ok {
-				continue
-			}
-			k, v, _ := strings.Cut(d, "=")
-			switch k {
-			case "expiry-time":
-				ts, err := time.Parse(time.RFC3339, strings.TrimSpace(v))
-				if err != nil {
-					return nil, fmt.Errorf("line %d: %w", i+1, err)
-				}
-				expiry = ts
-			case "no-label", "no-feature":
-			default:
-				return nil, fmt.Errorf("line %d: unknown directive %q", i+1, k)
-			}
-			continue
-		}
-		if !expiry.IsZero() && expiry.Before(now) {
-			continue
-		}
-		key, value, ok := strings.Cut(line, "=")
-		if !ok {
-			value = "true"
-		}
-		if errs := validation.IsQualifiedName(key); len(errs) > 0 {
-			return nil, fmt.Errorf("line %d: key %q: %v", i+1, key, errs)
-		}
-		ns, _, found := strings.Cut(key, "/")
-		if !found {
-			return nil, fmt.Errorf("line %d: key %q has no namespace: nfd-worker would put it in feature.node.kubernetes.io", i+1, key)
-		}
-		if (ns == "kubernetes.io" || strings.HasSuffix(ns, ".kubernetes.io") || ns == "k8s.io" || strings.HasSuffix(ns, ".k8s.io")) &&
-			!strings.HasSuffix("."+ns, ".feature.node.kubernetes.io") && !strings.HasSuffix("."+ns, ".profile.node.kubernetes.io") {
-			return nil, fmt.Errorf("line %d: namespace %q denied by nfd-master", i+1, ns)
-		}
-		if errs := validation.IsValidLabelValue(value); len(errs) > 0 {
-			return nil, fmt.Errorf("line %d: value %q: %v", i+1, value, errs)
-		}
-		if _, dup := labels[key]; dup {
-			return nil, fmt.Errorf("line %d: key %q repeated", i+1, key)
-		}
-		labels[key] = value
-	}
-	return labels, nil
-}
 
 func TestRenderIsValidNFD(t *testing.T) {
 	f := &nfd.File{
@@ -105,7 +34,7 @@ func TestRenderIsValidNFD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := nfdRead("hwcap", data, time.Now())
+	got, err := nfdtest.Read("hwcap", data, time.Now())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, data)
 	}
@@ -120,7 +49,7 @@ func TestRenderIsValidNFD(t *testing.T) {
 		t.Errorf("NFD reads %v\nwant %v\nfile:\n%s", got, want, data)
 	}
 	// After the expiry time NFD drops every label.
-	if got, err := nfdRead("hwcap", data, time.Now().Add(2*time.Hour)); err != nil || len(got) != 0 {
+	if got, err := nfdtest.Read("hwcap", data, time.Now().Add(2*time.Hour)); err != nil || len(got) != 0 {
 		t.Errorf("after expiry: %v %v", got, err)
 	}
 }
@@ -209,7 +138,7 @@ func TestWriteFileAtomic(t *testing.T) {
 						bad.Add(1)
 						continue
 					}
-					if _, err := nfdRead(e.Name(), b, time.Now()); err != nil {
+					if _, err := nfdtest.Read(e.Name(), b, time.Now()); err != nil {
 						bad.Add(1)
 					}
 					reads.Add(1)
