@@ -1,0 +1,89 @@
+package enforce
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/probe"
+)
+
+func TestMain(m *testing.M) {
+	probe.MaybeChild()
+	os.Exit(m.Run())
+}
+
+func TestParsePolicy(t *testing.T) {
+	for in, want := range map[string]Policy{"enforce": Enforce, "warn": Warn} {
+		if got, err := ParsePolicy(in); err != nil || got != want {
+			t.Errorf("ParsePolicy(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "Enforce", "warn ", "strict"} {
+		if _, err := ParsePolicy(bad); !errors.Is(err, ErrBadPolicy) || !strings.Contains(err.Error(), "want enforce or warn") {
+			t.Errorf("ParsePolicy(%q) err = %v", bad, err)
+		}
+	}
+	if !Enforce.Stricter(Warn) || Warn.Stricter(Enforce) || Enforce.Stricter(Enforce) {
+		t.Error("Stricter is wrong")
+	}
+}
+
+// TestSelf masks this test process for real (it is about to exit anyway
+// after the subtests) and checks the decision against the probe.
+func TestSelf(t *testing.T) {
+	v, err := auxv.ReadSelf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := v.HWCAPs()
+	keep := hwcap.All
+	for w := range host {
+		if host[w] != 0 {
+			keep[w] &^= host[w] & -host[w] // hide the lowest set bit
+			break
+		}
+	}
+	pr, err := probe.Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pol := range []Policy{Warn, Enforce} {
+		t.Run(string(pol), func(t *testing.T) {
+			out, err := Self(keep, pol, t.TempDir())
+			if out == nil {
+				t.Fatal("nil outcome")
+			}
+			if out.After != host.And(keep) {
+				t.Errorf("After = %s, want %s", out.After, host.And(keep))
+			}
+			if len(out.Paths) == 0 || out.Probe == nil {
+				t.Fatalf("outcome %+v", out)
+			}
+			inherits := pr.Inherits(out.Paths...)
+			if out.Inherited != inherits {
+				t.Errorf("Inherited = %v, probe says %v", out.Inherited, inherits)
+			}
+			switch {
+			case inherits:
+				if err != nil || out.Decision != DecisionMasked {
+					t.Errorf("decision %q err %v, want masked", out.Decision, err)
+				}
+			case pol == Warn:
+				if err != nil || out.Decision != DecisionWarned || !strings.Contains(out.Reason, "does not pass HWCAP masks") {
+					t.Errorf("decision %q reason %q err %v, want warned", out.Decision, out.Reason, err)
+				}
+			default:
+				if !errors.Is(err, ErrNotInherited) || out.Decision != DecisionRefused {
+					t.Errorf("decision %q err %v, want refused with ErrNotInherited", out.Decision, err)
+				}
+				if err != nil && (!strings.HasPrefix(err.Error(), "kernel "+pr.Kernel+" does not pass HWCAP masks") || strings.Contains(err.Error(), "\n")) {
+					t.Errorf("error is not the one-line reason: %q", err)
+				}
+			}
+		})
+	}
+}
