@@ -1,6 +1,9 @@
 # lib.sh: helpers shared by the test/vm scripts (sourced, not run).
 # shellcheck shell=bash
 
+# Let errors inside $(...) stop the script too, as set -e promises.
+shopt -s inherit_errexit
+
 VM_CACHE=${HWCAP_CACHE:-/var/cache/hwcap}/vm
 export VM_DIR
 VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -5,7 +5,9 @@
 #
 # Usage: mkinitramfs.sh --busybox PATH --script FILE [--add SRC:DST]... -o OUT
 #   --add SRC:DST  copy file or directory SRC to DST (absolute) in the image;
-#                  a directory is copied with its contents. Repeatable.
+#                  a directory's contents are merged into DST (so SRC:/
+#                  adds an unpacked Debian package). Repeatable.
+# The image has a merged /usr (lib -> usr/lib, lib64 -> usr/lib64).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -30,7 +32,10 @@ done
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run,out,vm,root}
+mkdir -p "$stage"/{bin,dev,proc,sys,tmp,run,out,vm,root,usr/lib,usr/lib64}
+# Merged /usr, as on Debian: packages from any suite find their loader.
+ln -s usr/lib "$stage/lib"
+ln -s usr/lib64 "$stage/lib64"
 install -m 0755 "$busybox" "$stage/bin/busybox"
 ln -s busybox "$stage/bin/sh"
 install -m 0755 "$VM_DIR/init.sh" "$stage/init"
@@ -48,7 +53,8 @@ for a in "${adds[@]}"; do
 	mkdir -p "$stage$(dirname "$dst")"
 	if [ -d "$src" ]; then
 		mkdir -p "$stage$dst"
-		cp -a "$src/." "$stage$dst/"
+		# tar, not cp: a package's lib/ must merge into the lib -> usr/lib link.
+		tar -C "$src" -cf - . | tar -C "$stage$dst" -xf - --keep-directory-symlink
 	else
 		cp -a "$src" "$stage$dst"
 	fi

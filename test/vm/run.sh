@@ -12,6 +12,10 @@
 #   --kernel PATH     kernel image (default: stock Debian kernel, fetch.sh)
 #   --kernel-pkg SPEC Debian kernel package for the default (see fetch.sh)
 #   --add SRC:DST     extra file or directory in the initramfs (repeatable)
+#   --deb SPEC        a Debian package for --arch, fetched with apt and
+#                     unpacked into the initramfs root (repeatable; no
+#                     dependencies are followed: name each one, e.g.
+#                     --deb runc --deb libseccomp2 --deb libc6)
 #   --append ARGS     extra kernel command line
 #   --mem SIZE        guest memory (default 1G)
 #   --smp N           guest CPUs (default 1)
@@ -29,7 +33,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 arch='' cpu='' kernel='' kernel_pkg='' script='' out='' append='' mem=1G smp=1 timeout=300
-adds=() qemu_extra=()
+adds=() debs=() qemu_extra=()
 need() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "$1 needs a value (see --help)"; fi; }
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -40,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--script) need "$@"; script=$2 ;;
 	--out) need "$@"; out=$2 ;;
 	--add) need "$@"; adds+=(--add "$2") ;;
+	--deb) need "$@"; debs+=(--pkg "$2") ;;
 	--append) need "$@"; append=$2 ;;
 	--mem) need "$@"; mem=$2 ;;
 	--smp) need "$@"; smp=$2 ;;
@@ -79,8 +84,16 @@ command -v "$qemu" >/dev/null || die "$qemu not found: apt-get install qemu-syst
 
 fetch_args=(--arch "$arch")
 [ -z "$kernel_pkg" ] || fetch_args+=(--kernel-pkg "$kernel_pkg")
-KERNEL='' KERNEL_PKG='' KERNEL_RELEASE='' BUSYBOX='' BUSYBOX_PKG=''
-eval "$(VM_QUIET=1 "$VM_DIR/fetch.sh" "${fetch_args[@]}")"
+KERNEL='' KERNEL_PKG='' KERNEL_RELEASE='' BUSYBOX='' BUSYBOX_PKG='' PKGROOT=''
+vars=$(VM_QUIET=1 "$VM_DIR/fetch.sh" "${fetch_args[@]}") || exit 1
+eval "$vars"
+if [ ${#debs[@]} -gt 0 ]; then
+	roots=$(VM_QUIET=1 "$VM_DIR/fetch.sh" --arch "$arch" "${debs[@]}") || exit 1
+	while read -r line; do
+		eval "$line"
+		adds+=(--add "$PKGROOT:/")
+	done <<<"$roots"
+fi
 if [ -z "$kernel" ]; then
 	kernel=$KERNEL
 	kernel_desc="$KERNEL_PKG ($KERNEL_RELEASE)"

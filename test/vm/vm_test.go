@@ -1,0 +1,189 @@
+package vm
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// run executes one of the scripts here and returns its exit code and
+// stderr. Scripts print progress on stderr; the test log shows it.
+func run(t *testing.T, script string, args ...string) (int, string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command("./"+script, args...)
+	cmd.Stderr = &stderr
+	cmd.Stdout = &stderr
+	err := cmd.Run()
+	t.Logf("%s %s:\n%s", script, strings.Join(args, " "), stderr.String())
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, stderr.String()
+	case errors.As(err, &ee):
+		return ee.ExitCode(), stderr.String()
+	default:
+		t.Fatalf("%s: %v", script, err)
+		return -1, ""
+	}
+}
+
+func writeScript(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "guest.sh")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestRunOutputFilesAndAdd boots each architecture once: a file given with
+// --add is in the guest, the script's output comes back between the
+// markers, and binary files it leaves in $OUT come back byte for byte.
+func TestRunOutputFilesAndAdd(t *testing.T) {
+	for _, tc := range []struct{ arch, cpu, machine string }{
+		{"amd64", "", "x86_64"},
+		{"arm64", "neoverse-n1", "aarch64"},
+	} {
+		t.Run(tc.arch, func(t *testing.T) {
+			host := t.TempDir()
+			payload := bytes.Repeat([]byte{0, 1, 2, 0xff, '\n', '\r'}, 1000)
+			if err := os.MkdirAll(filepath.Join(host, "data", "sub"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(host, "data", "sub", "blob"), payload, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			script := writeScript(t, `set -e
+echo "machine=$(uname -m)"
+echo 'quoted "text" with $dollar'
+cp /opt/data/sub/blob "$OUT/blob"
+mkdir -p "$OUT/nested/dir"
+echo deep >"$OUT/nested/dir/file"
+`)
+			out := t.TempDir()
+			args := []string{"--arch", tc.arch, "--script", script, "--out", out, "--add", filepath.Join(host, "data") + ":/opt/data", "--timeout", "240"}
+			if tc.cpu != "" {
+				args = append(args, "--cpu", tc.cpu)
+			}
+			if code, _ := run(t, "run.sh", args...); code != 0 {
+				t.Fatalf("run.sh exited %d", code)
+			}
+			want := "machine=" + tc.machine + "\nquoted \"text\" with $dollar\n"
+			if got := readFile(t, filepath.Join(out, "output.txt")); got != want {
+				t.Errorf("output.txt = %q, want %q", got, want)
+			}
+			if got := strings.TrimSpace(readFile(t, filepath.Join(out, "rc"))); got != "0" {
+				t.Errorf("rc = %q", got)
+			}
+			if got := readFile(t, filepath.Join(out, "files", "blob")); got != string(payload) {
+				t.Errorf("files/blob: %d bytes differ from the %d sent", len(got), len(payload))
+			}
+			if got := readFile(t, filepath.Join(out, "files", "nested", "dir", "file")); got != "deep\n" {
+				t.Errorf("files/nested/dir/file = %q", got)
+			}
+			if s := readFile(t, filepath.Join(out, "seconds")); s == "" {
+				t.Error("no boot time recorded")
+			}
+		})
+	}
+}
+
+func TestRunScriptFailure(t *testing.T) {
+	out := t.TempDir()
+	script := writeScript(t, "echo before\nexit 7\n")
+	code, stderr := run(t, "run.sh", "--arch", "amd64", "--script", script, "--out", out, "--timeout", "240")
+	if code != 1 || !strings.Contains(stderr, "exited 7") {
+		t.Errorf("exit %d, stderr %q; want 1 and \"exited 7\"", code, stderr)
+	}
+	if got := strings.TrimSpace(readFile(t, filepath.Join(out, "rc"))); got != "7" {
+		t.Errorf("rc = %q, want 7", got)
+	}
+	if got := readFile(t, filepath.Join(out, "output.txt")); got != "before\n" {
+		t.Errorf("output.txt = %q", got)
+	}
+}
+
+func TestRunTimeout(t *testing.T) {
+	out := t.TempDir()
+	script := writeScript(t, "echo started\nsleep 600\n")
+	start := time.Now()
+	code, stderr := run(t, "run.sh", "--arch", "amd64", "--script", script, "--out", out, "--timeout", "20")
+	if code != 124 || !strings.Contains(stderr, "timeout") {
+		t.Errorf("exit %d, stderr %q; want 124 and a timeout message", code, stderr)
+	}
+	if d := time.Since(start); d > 90*time.Second {
+		t.Errorf("took %v for a 20 s timeout", d)
+	}
+}
+
+// TestRunPanic: a kernel that cannot start /init panics; with panic=-1 and
+// -no-reboot QEMU exits and run.sh reports the missing marker as a panic.
+func TestRunPanic(t *testing.T) {
+	out := t.TempDir()
+	script := writeScript(t, "echo unreachable\n")
+	code, stderr := run(t, "run.sh", "--arch", "amd64", "--script", script, "--out", out,
+		"--timeout", "240", "--append", "rdinit=/does-not-exist")
+	if code != 2 || !strings.Contains(stderr, "panicked") {
+		t.Errorf("exit %d, stderr %q; want 2 and \"panicked\"", code, stderr)
+	}
+}
+
+// TestBadUsage: each bad input gives one line naming it, before any boot.
+func TestBadUsage(t *testing.T) {
+	script := writeScript(t, "true\n")
+	out := t.TempDir()
+	tests := map[string]struct {
+		args []string
+		want string
+	}{
+		"unknown arch":   {[]string{"--arch", "sparc", "--script", script, "--out", out}, `--arch "sparc": unknown architecture`},
+		"no arch":        {[]string{"--script", script, "--out", out}, "--arch is required"},
+		"missing script": {[]string{"--arch", "amd64", "--script", "/nonexistent", "--out", out}, `--script "/nonexistent": no such file`},
+		"bad timeout":    {[]string{"--arch", "amd64", "--script", script, "--out", out, "--timeout", "10s"}, `--timeout "10s"`},
+		"bad mem":        {[]string{"--arch", "amd64", "--script", script, "--out", out, "--mem", "lots"}, `--mem "lots"`},
+		"bad cpu":        {[]string{"--arch", "arm64", "--script", script, "--out", out, "--cpu", "max;reboot"}, `--cpu "max;reboot"`},
+		"missing value":  {[]string{"--arch", "amd64", "--script"}, "--script needs a value"},
+		"unknown flag":   {[]string{"--arch", "amd64", "--frobnicate"}, `unknown argument "--frobnicate"`},
+		"bad add":        {[]string{"--arch", "amd64", "--script", script, "--out", out, "--add", "nocolon"}, `--add "nocolon": want SRC:DST`},
+		"add missing":    {[]string{"--arch", "amd64", "--script", script, "--out", out, "--add", "/nonexistent:/x"}, `"/nonexistent" does not exist`},
+		"missing kernel": {[]string{"--arch", "amd64", "--script", script, "--out", out, "--kernel", "/nonexistent"}, `--kernel "/nonexistent": no such file`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			code, stderr := run(t, "run.sh", tc.args...)
+			if code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tc.want) {
+				t.Errorf("stderr %q; want one line containing %q", stderr, tc.want)
+			}
+		})
+	}
+	if code, stderr := run(t, "capture-auxv.sh", "--check", "arm64-neoverse-v9"); code != 1 || !strings.Contains(stderr, `capture "arm64-neoverse-v9": unknown name`) {
+		t.Errorf("capture-auxv.sh unknown name: exit %d, %q", code, stderr)
+	}
+}
+
+// TestCapturesReproduce boots every captured configuration again and
+// checks that the AT_HWCAP* words match the committed sidecars.
+func TestCapturesReproduce(t *testing.T) {
+	if code, _ := run(t, "capture-auxv.sh", "--check"); code != 0 {
+		t.Fatalf("capture-auxv.sh --check exited %d", code)
+	}
+}
