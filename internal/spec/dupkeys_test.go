@@ -38,3 +38,23 @@ func TestDuplicateAnnotationKeys(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseConfig: the config.json subset the guard reads. Whatever is
+// accepted has no hwcap.dev/* key that another JSON reader could see with
+// a different value.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"process":{"args":["a"]},"annotations":{"hwcap.dev/deny":"sve"}}`))
+	f.Add([]byte(`{"annotations":{"hwcap.dev/deny":"a","hwcap.dev/deny":"b"}}`))
+	f.Add([]byte(`{"Annotations":{"hwcap.dev/deny":"a"},"annotations":{}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := ParseConfig(data)
+		if err != nil {
+			return
+		}
+		if hasHWCAPKey(c.Annotations) {
+			if err := CheckAnnotationKeys(data); err != nil {
+				t.Fatalf("accepted a document CheckAnnotationKeys refuses: %v", err)
+			}
+		}
+	})
+}
