@@ -199,4 +199,3 @@ func (n *hookNode) envFor(bin string) []string {
 	}
 	return append(env, "HWCAP_CONFIG="+n.Config, "HWCAP_RUNTIME="+bin)
 }
-
