@@ -50,7 +50,7 @@ func init() {
 		{"check", "--profile P [--host FILE] [--json]", "can this host (or FILE) run a container with profile P: identical / superset / incompatible", runCheck},
 		{"inspect", "PID | --container ID [--runtime runc|crun] [--root DIR] [--json]", "a running process's HWCAP words against the host's", runInspect},
 		{"explain", "MASK|PROFILE [--arch ARCH] [--json]", "what a mask or profile hides, and which hidden features weaken security", runExplain},
-		{"nfd", "[--dir DIR] [--file NAME] [--profiles DIR] [--prefix NS] [--expiry DUR] [--host FILE] [--stdout] [--json]", "write the node-feature-discovery feature file", runNFD},
+		{"nfd", "[--dir DIR] [--file NAME] [--profiles DIR] [--prefix NS] [--expiry DUR] [--installed] [--no-probe] [--host FILE] [--stdout] [--json]", "write the node-feature-discovery feature file", runNFD},
 		{"version", "", "print the version", runVersion},
 	}
 }

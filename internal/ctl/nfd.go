@@ -47,6 +47,7 @@ func runNFD(e *env, args []string) error {
 	expiry := fs.Duration("expiry", 0, "add an NFD expiry-time `DURATION` from now (0: labels never expire; set it above the rewrite interval)")
 	hostFile := fs.String("host", "", "label the node described in `FILE` instead of this host")
 	noProbe := fs.Bool("no-probe", false, "do not add the "+nfd.InheritKey("PREFIX")+" label from the kernel probe")
+	installed := fs.Bool("installed", false, "add "+nfd.InstalledKey("PREFIX")+"=true (the node agent passes it once it has installed hwcap on the node)")
 	toStdout := fs.Bool("stdout", false, "print the file instead of writing it")
 	asJSON := fs.Bool("json", false, "print a JSON report (path, changed, labels)")
 	pos, err := parse(e, fs, args)
@@ -102,6 +103,9 @@ func runNFD(e *env, args []string) error {
 	}
 	for _, p := range profiles {
 		f.Labels = append(f.Labels, nfd.Label{Key: nfd.ProfileKey(*prefix, p), Value: "true"})
+	}
+	if *installed {
+		f.Labels = append(f.Labels, nfd.Label{Key: nfd.InstalledKey(*prefix), Value: "true"})
 	}
 	if *hostFile == "" && !*noProbe {
 		if r, err := probe.Cached(probe.Dir()); err != nil {

@@ -21,3 +21,9 @@ func ProfileKey(prefix, profile string) string {
 func InheritKey(prefix string) string {
 	return prefix + "/kernel.inherit"
 }
+
+// InstalledKey marks a node where hwcap's node agent installed the
+// runtime pieces; the RuntimeClass schedules onto it.
+func InstalledKey(prefix string) string {
+	return prefix + "/installed"
+}
