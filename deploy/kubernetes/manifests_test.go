@@ -124,8 +124,10 @@ func TestStrictDecodingCatchesTypos(t *testing.T) {
 	for name, mutate := range map[string]func(string) string{
 		"misspelt field": func(s string) string { return strings.Replace(s, "mountPath:", "mountPth:", 1) },
 		"wrong type":     func(s string) string { return strings.Replace(s, "maxUnavailable: 1", "maxUnavailable: [1]", 1) },
-		"repeated key":   func(s string) string { return strings.Replace(s, "  selector:\n", "  selector:\n    matchLabels: {}\n", 1) },
-		"unknown kind":   func(s string) string { return strings.Replace(s, "kind: DaemonSet", "kind: DaemonSat", 1) },
+		"repeated key": func(s string) string {
+			return strings.Replace(s, "  selector:\n", "  selector:\n    matchLabels: {}\n", 1)
+		},
+		"unknown kind": func(s string) string { return strings.Replace(s, "kind: DaemonSet", "kind: DaemonSat", 1) },
 	} {
 		bad := mutate(string(data))
 		if bad == string(data) {
