@@ -149,7 +149,10 @@ func (l *Logger) write(level logrus.Level, f logrus.Fields, msg string) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if _, err := l.out.Write(line); err != nil {
+	if n, err := l.out.Write(line); err != nil {
+		if f, ok := l.out.(*os.File); ok && n > 0 && n < len(line) && dropPartial(f, int64(n)) {
+			return fmt.Errorf("write log: %w (the cut line was removed)", err)
+		}
 		return fmt.Errorf("write log: %w", err)
 	}
 	return nil
@@ -160,4 +163,20 @@ func cut(s string) string {
 		return s[:maxField] + "...(cut)"
 	}
 	return s
+}
+
+// dropPartial removes the n bytes of a line that a full file system cut
+// short, so that readers never see half a record and the next record does
+// not start in the middle of a line. With O_APPEND our bytes end at the
+// file offset; they are removed only if nothing was appended after them.
+func dropPartial(f *os.File, n int64) bool {
+	end, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || st.Size() != end || end < n {
+		return false
+	}
+	return f.Truncate(end-n) == nil
 }
