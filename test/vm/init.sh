@@ -3,7 +3,7 @@
 # init.sh: /init of the test initramfs (runs in the guest as PID 1).
 # It mounts the usual file systems, runs /vm/script with $OUT=/out, prints
 # the script's output and exit code between markers on the console, sends
-# the files the script left in /out as a base64 tar.gz, and powers off.
+# the files the script left in /out as a base64 tar.gz, and ends the VM.
 # The markers must match run.sh.
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /out /sbin /usr/bin /usr/sbin /root
 /bin/busybox mount -t proc proc /proc
@@ -30,4 +30,6 @@ if [ -n "$(ls -A /out)" ]; then
 fi
 echo "@@HWCAP-VM-DONE@@"
 sync
-poweroff -f
+# QEMU runs with -no-reboot, so a reset ends it. Unlike poweroff, reboot
+# needs no ACPI/PSCI power-off support in a minimal test kernel.
+reboot -f
