@@ -27,6 +27,7 @@ arm64-neoverse-n1 arm64 neoverse-n1
 arm64-a64fx arm64 a64fx
 arm64-cortex-a72 arm64 cortex-a72
 x86_64-tcg amd64 -
+x86_64-max amd64 max
 x86_64-haswell amd64 Haswell
 x86_64-skylake-server amd64 Skylake-Server
 x86_64-epyc amd64 EPYC
