@@ -221,14 +221,22 @@ func TestInspectContainer(t *testing.T) {
 			b.Write(t)
 			id := testutil.ID("hwcapctl-inspect")
 			runDetached(t, rt, b, id)
-			rep := decode[inspectReport](t, mustRun(t, ExitOK, "inspect", "--container", id, "--runtime", name, "--root", rt.Root, "--json").stdout)
-			if rep.Container != id || rep.Runtime != name || rep.PID <= 0 {
-				t.Fatalf("report %+v", rep)
+			// `run -d` returns once the init is told to start; it execs
+			// the entrypoint a moment later. Inspect until the pid runs it.
+			var rep inspectReport
+			var cmdline []byte
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				rep = decode[inspectReport](t, mustRun(t, ExitOK, "inspect", "--container", id, "--runtime", name, "--root", rt.Root, "--json").stdout)
+				if rep.Container != id || rep.Runtime != name || rep.PID <= 0 {
+					t.Fatalf("report %+v", rep)
+				}
+				cmdline, _ = os.ReadFile("/proc/" + strconv.Itoa(rep.PID) + "/cmdline")
+				if string(cmdline) == "sleep\x0060\x00" || time.Now().After(deadline) {
+					break
+				}
 			}
-			// The pid is the container's init: its cmdline is sleep 60.
-			cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(rep.PID) + "/cmdline")
-			if err != nil || string(cmdline) != "sleep\x0060\x00" {
-				t.Errorf("pid %d runs %q (%v)", rep.PID, cmdline, err)
+			if string(cmdline) != "sleep\x0060\x00" {
+				t.Errorf("pid %d runs %q, not the container's sleep 60", rep.PID, cmdline)
 			}
 			if rep.Masked || len(rep.Hidden) != 0 || rep.Words["hwcap"] != hexWords(hostWords(t))["hwcap"] {
 				t.Errorf("unmasked container reported %+v", rep)

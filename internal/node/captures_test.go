@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/node"
 )
 
@@ -142,6 +143,11 @@ func TestCapturesParse(t *testing.T) {
 		"x86-ref-intel-sandybridge.txt":       "Intel(R) Xeon(R) CPU E5-2680 0 @ 2.70GHz",
 		"x86-ref-intel-icelake-vm.txt":        "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz",
 		"x86-amd-epyc-zen4-vm.txt":            "AMD EPYC",
+		"arm64-neoverse-n1.txt":               "Neoverse-N1",
+		"arm64-a64fx.txt":                     "A64FX",
+		"arm64-cortex-a72.txt":                "Cortex-A72",
+		"arm64-cpu-max.txt":                   "QEMU max",
+		"x86_64-haswell.txt":                  "Intel Core Processor (Haswell)",
 	}
 	for _, name := range captures(t) {
 		t.Run(name, func(t *testing.T) {
@@ -253,6 +259,12 @@ func TestCompareCaptures(t *testing.T) {
 		"sandy on zen4":        {"x86-ref-intel-sandybridge.txt", "x86-amd-epyc-zen4-vm.txt", node.Incompatible},
 		"zen4 on icelake":      {"x86-amd-epyc-zen4-vm.txt", "x86-ref-intel-icelake-vm.txt", node.Superset},
 		"arm profile on intel": {"arm64-ref-graviton2-neoverse-n1.txt", "x86-ref-intel-icelake-vm.txt", node.Incompatible},
+		// The same CPU under an older and a newer kernel: 7.3 no longer
+		// advertises ssbs on Neoverse N1 (erratum 3194386).
+		"graviton2 on qemu n1 (ssbs)": {"arm64-ref-graviton2-neoverse-n1.txt", "arm64-neoverse-n1.txt", node.Incompatible},
+		"qemu n1 on graviton2":        {"arm64-neoverse-n1.txt", "arm64-ref-graviton2-neoverse-n1.txt", node.Superset},
+		"qemu max on a64fx":           {"arm64-cpu-max.txt", "arm64-a64fx.txt", node.Incompatible},
+		"haswell on skylake":          {"x86_64-haswell.txt", "x86_64-skylake-server.txt", node.Identical},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -318,5 +330,53 @@ func TestHostMatchesCPUInfo(t *testing.T) {
 	}
 	if h.Model == "" {
 		t.Error("no CPU model")
+	}
+}
+
+// TestCPUInfoMatchesKernelWords checks the cpuinfo parser against what
+// kernels really passed: internal/auxv/testdata holds, per QEMU guest (and
+// this machine), the /proc/self/auxv of a process and /proc/cpuinfo from
+// the same boot. The words named from cpuinfo must be the auxv words.
+func TestCPUInfoMatchesKernelWords(t *testing.T) {
+	dir := filepath.Join("..", "auxv", "testdata")
+	infos, err := filepath.Glob(filepath.Join(dir, "*.cpuinfo"))
+	if err != nil || len(infos) < 6 {
+		t.Fatalf("want at least 6 auxv+cpuinfo pairs in %s, have %v (%v)", dir, infos, err)
+	}
+	for _, info := range infos {
+		name := strings.TrimSuffix(filepath.Base(info), ".cpuinfo")
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := node.ParseCPUInfo(info, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := os.ReadFile(filepath.Join(dir, name+".bin"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			v, err := auxv.Decode(raw, auxv.LE64) // every capture is little-endian 64-bit
+			if err != nil {
+				t.Fatal(err)
+			}
+			tab, err := n.Table()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(name, map[string]string{"arm64": "arm64-", "amd64": "x86_64-"}[n.Arch]) {
+				t.Errorf("%s parsed as %s", name, n.Arch)
+			}
+			kernel := v.HWCAPs().And(tab.Known())
+			if n.Words != kernel {
+				t.Errorf("cpuinfo says %s, the kernel passed %s\n only in cpuinfo: %v\n only in auxv: %v",
+					n.Words, kernel, tab.Names(n.Words.AndNot(kernel)), tab.Names(kernel.AndNot(n.Words)))
+			}
+			if n.Words.IsZero() {
+				t.Error("no features")
+			}
+		})
 	}
 }

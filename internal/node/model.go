@@ -29,6 +29,7 @@ var armParts = map[[2]uint64]string{
 	{0xc0, 0xac3}: "AmpereOne",
 	{0x48, 0xd01}: "Kunpeng-920",
 	{0x4e, 0x004}: "NVIDIA Carmel",
+	{0x00, 0x051}: "QEMU max", // implementer 0 (software), part 'Q'
 }
 
 // ArmModel names an arm64 CPU from /proc/cpuinfo's "CPU implementer" and
