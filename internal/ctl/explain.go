@@ -100,7 +100,7 @@ func runExplain(e *env, args []string) error {
 		rep.Security = append(rep.Security, f.Name)
 	}
 	if len(rep.Security) > 0 {
-		rep.Notes = append(rep.Notes, "hiding "+strings.Join(rep.Security, ", ")+" weakens security: programs and libraries stop using those protections (e.g. pointer authentication, branch target identification, shadow stacks, memory tagging) although the hardware has them")
+		rep.Notes = append(rep.Notes, "hiding "+strings.Join(rep.Security, ", ")+" weakens security: programs and libraries stop using those protections (e.g. pointer authentication, branch target identification, shadow stacks, memory tagging) wherever the hardware has them")
 	}
 	if f, ok := t.Feature("cpuid"); ok && t.Arch == "arm64" && !hidden.IsZero() && keep.Has(f.Word, f.Bit) && base.Has(f.Word, f.Bit) {
 		rep.Notes = append(rep.Notes, "cpuid stays visible: software may read the ID registers (the kernel's MRS emulation) and find hidden features anyway; add cpuid to the hidden set for well-behaved software to rely on HWCAPs only")
@@ -112,7 +112,7 @@ func runExplain(e *env, args []string) error {
 		return writeJSON(e.stdout, rep)
 	}
 	w := e.stdout
-	fmt.Fprintf(w, "mask %s on %s (%s):\n", arg, rep.Against, t.Arch)
+	fmt.Fprintf(w, "mask %s against %s [%s]:\n", arg, rep.Against, t.Arch)
 	fmt.Fprintf(w, "  hides %d feature(s): %s\n", len(rep.Hidden), list(rep.Hidden))
 	fmt.Fprintf(w, "  keeps %d feature(s): %s\n", len(rep.Kept), list(rep.Kept))
 	if len(rep.Security) > 0 {

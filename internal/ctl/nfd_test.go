@@ -8,6 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/nfd"
 	"github.com/hwcap/hwcap/internal/nfd/nfdtest"
 	"github.com/hwcap/hwcap/internal/node"
 )
@@ -175,4 +179,29 @@ func sortedMapKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestEveryFeatureIsALabel: every feature of every architecture's table
+// makes a label Kubernetes accepts, so nfd never fails on a real node.
+func TestEveryFeatureIsALabel(t *testing.T) {
+	n := 0
+	for _, arch := range hwcap.Arches() {
+		tab, err := hwcap.Lookup(arch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range tab.Features {
+			key := nfd.FeatureKey(nfd.DefaultPrefix, arch, f.Name)
+			if err := nfd.ValidateKey(key); err != nil {
+				t.Errorf("%s: %v", key, err)
+			}
+			if errs := validation.IsQualifiedName(key); len(errs) > 0 {
+				t.Errorf("%s: %v", key, errs)
+			}
+			n++
+		}
+	}
+	if n < 200 {
+		t.Errorf("only %d features in %v", n, hwcap.Arches())
+	}
 }
