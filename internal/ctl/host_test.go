@@ -296,7 +296,11 @@ func TestInspectMaskedContainer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := exec.Command("go", "build", "-trimpath", "-tags", "hwcap_testhooks", "-o", shim, "./cmd/hwcap-shim")
+	goBin := "go"
+	if _, err := exec.LookPath("go"); err != nil {
+		goBin = "/usr/local/go/bin/go"
+	}
+	build := exec.Command(goBin, "build", "-trimpath", "-tags", "hwcap_testhooks", "-o", shim, "./cmd/hwcap-shim")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
