@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -141,6 +142,9 @@ func containerPID(runtime, root, id string) (int, error) {
 	bin, err := exec.LookPath(runtime)
 	if err != nil {
 		return 0, fmt.Errorf("--runtime %s: %w (install it or put it on PATH)", runtime, err)
+	}
+	if root != "" && !filepath.IsAbs(root) {
+		return 0, usagef("--root %q is not an absolute path (want the runtime's state directory, e.g. /run/runc)", root)
 	}
 	var argv []string
 	if root != "" {

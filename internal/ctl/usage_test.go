@@ -37,6 +37,7 @@ func TestBadInput(t *testing.T) {
 		"inspect both":       {[]string{"inspect", "1", "--container", "x"}, []string{"not both"}},
 		"inspect runtime":    {[]string{"inspect", "--container", "x", "--runtime", "docker"}, []string{`--runtime "docker" (want runc or crun)`}},
 		"inspect flag id":    {[]string{"inspect", "--container", "-rf"}, []string{`container ID "-rf" is not valid`}},
+		"inspect root":       {[]string{"inspect", "--container", "x", "--root", "-x"}, []string{`--root "-x" is not an absolute path`}},
 		"inspect id char":    {[]string{"inspect", "--container", "a/b"}, []string{`container ID "a/b" has character '/'`}},
 		"explain nothing":    {[]string{"explain"}, []string{"want exactly one MASK or PROFILE"}},
 		"explain typo":       {[]string{"explain", "allow:fp,sve3", "--arch", "arm64"}, []string{`unknown feature "sve3" for arm64 (did you mean`}},
