@@ -45,11 +45,11 @@ var commands []command
 func init() {
 	commands = []command{
 		{"features", "[--from FILE] [--json]", "this host's HWCAP features per AT_HWCAPn, arch, kernel, CPU model", runFeatures},
-		{"probe", "[--dir DIR] [--json]", "kernel support per prctl path, capabilities held, probe cache state", runProbe},
+		{"probe", "[--dir DIR] [--fresh] [--json]", "kernel support per prctl path, capabilities held, probe cache state", runProbe},
 		{"baseline", "FILE... [-o PROFILE] [--description TEXT] [--json]", "the features every input node has, as a profile", runBaseline},
 		{"check", "--profile P [--host FILE] [--json]", "can this host (or FILE) run a container with profile P: identical / superset / incompatible", runCheck},
 		{"inspect", "PID | --container ID [--runtime runc|crun] [--root DIR] [--json]", "a running process's HWCAP words against the host's", runInspect},
-		{"explain", "MASK|PROFILE [--arch ARCH] [--json]", "what a mask or profile hides, and which hidden features weaken security", runExplain},
+		{"explain", "MASK|PROFILE [--arch ARCH | --host FILE] [--json]", "what a mask or profile hides, and which hidden features weaken security", runExplain},
 		{"nfd", "[--dir DIR] [--file NAME] [--profiles DIR] [--prefix NS] [--expiry DUR] [--installed] [--no-probe] [--host FILE] [--stdout] [--json]", "write the node-feature-discovery feature file", runNFD},
 		{"version", "", "print the version", runVersion},
 	}

@@ -46,7 +46,7 @@ type probeReport struct {
 
 func runProbe(e *env, args []string) error {
 	fs := newFlags(e, "probe")
-	dir := fs.String("dir", probe.Dir(), "probe cache `DIR` (default $HWCAP_RUN_DIR or "+probe.DefaultDir+")")
+	dir := fs.String("dir", probe.Dir(), "probe cache `DIR` (from $HWCAP_RUN_DIR, else "+probe.DefaultDir+")")
 	fresh := fs.Bool("fresh", false, "probe again and ignore (do not write) the cache")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	pos, err := parse(e, fs, args)
