@@ -8,7 +8,7 @@ CMDS      := $(notdir $(wildcard cmd/*))
 FUZZTIME  ?= 60s
 export CGO_ENABLED := 0
 
-.PHONY: all build generate test lint fuzz e2e bench install demo check deps clean kernel-src
+.PHONY: vm-check capture-auxv all build generate test lint fuzz e2e bench install demo check deps clean kernel-src
 
 all: build
 
@@ -37,6 +37,7 @@ test: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	shellcheck hack/*.sh test/vm/*.sh .ci/run
 	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed; skipped"; fi
 
 ## fuzz: run every fuzz target for FUZZTIME (default 60s) each
@@ -56,6 +57,14 @@ install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PREFIX)/share/hwcap
 	install -m 0755 $(addprefix bin/,$(CMDS)) $(DESTDIR)$(BINDIR)/
 	cp -r examples $(DESTDIR)$(PREFIX)/share/hwcap/ 2>/dev/null || true
+
+## vm-check: boot every captured QEMU CPU model, compare AT_HWCAP words with internal/auxv/testdata
+vm-check:
+	test/vm/capture-auxv.sh --check
+
+## capture-auxv: re-capture internal/auxv/testdata and testdata/cpuinfo from QEMU guests and this host
+capture-auxv:
+	test/vm/capture-auxv.sh
 
 clean:
 	rm -rf bin

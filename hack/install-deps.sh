@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, everything the demo and the tests use.
 # Idempotent; needs root. Go itself (1.26+) must already be on PATH.
 set -euo pipefail
-need=(runc crun podman containerd criu strace file cpio busybox-static
+need=(runc crun podman containerd criu strace file cpio busybox-static gcc libc6-dev shellcheck
       qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: run as root (sudo make ...)" >&2; exit 1

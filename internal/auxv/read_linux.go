@@ -43,9 +43,16 @@ func ReadFile(path string) (Vector, error) {
 		// The kernel returns an empty file for a zombie or kernel thread.
 		return nil, fmt.Errorf("read %s: %w: empty (process exited?)", path, ErrMalformed)
 	}
-	v, err := Decode(trimNull(b), Native)
+	// /proc/PID/auxv ends at AT_NULL: decode it whole, so that the size
+	// and shape checks of Decode apply to what a file holds.
+	v, err := Decode(b, Native)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(v) == 0 {
+		// A process between fork and the kernel's writing of its new
+		// saved vector reads as all zeros.
+		return nil, fmt.Errorf("read %s: %w: no entries (process still in execve?)", path, ErrMalformed)
 	}
 	return v, nil
 }
