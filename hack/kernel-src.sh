@@ -37,6 +37,7 @@ arch/loongarch/include/uapi/asm/hwcap.h
 arch/loongarch/kernel/proc.c
 "
 
+# shellcheck disable=SC2086 # FILES is a word list on purpose
 want=$(printf '%s\n' $FILES)
 if [ -f "$DEST/.complete" ] && [ "$(cat "$DEST/.complete")" = "$want" ]; then
 	echo "$DEST"
