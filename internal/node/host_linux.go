@@ -43,16 +43,6 @@ func Host() (*Node, error) {
 	return n, nil
 }
 
-// HostFrom describes the host from an auxiliary vector read elsewhere (a
-// process's /proc/PID/auxv), with this machine's architecture.
-func HostFrom(source string, v auxv.Vector) (*Node, error) {
-	t, err := hwcap.Host()
-	if err != nil {
-		return nil, err
-	}
-	return &Node{Source: source, Kind: KindNode, Arch: t.Arch, Words: v.HWCAPs()}, nil
-}
-
 // cpuModel returns "model name" (x86 and others) or the arm64 MIDR name.
 func cpuModel(b []byte) string {
 	var impl, part string
