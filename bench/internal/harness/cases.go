@@ -1,0 +1,176 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Groups of cases; each has its own baseline A.
+const (
+	GroupRun   = "run"   // A = plain `runc run` of the static payload
+	GroupState = "state" // A = plain `runc state` of a created container
+	GroupExec  = "exec"  // A = a bare fork+exec of the static payload
+)
+
+// Case is a paired comparison: A (the baseline) and B are run alternately.
+type Case struct {
+	Key      string // short stable key for JSON and targets
+	Name     string
+	Group    string
+	Baseline string
+	A, B     func() *Cmd
+}
+
+// RunCases returns the `runc run` cases.
+func (e *Env) RunCases() []Case {
+	run := func(bin, bundle string) func() *Cmd {
+		return func() *Cmd {
+			dir := e.Bundles[bundle]
+			return &Cmd{
+				Argv:  []string{bin, "--root", e.Root, "run", "--bundle", dir, e.ID(bundle)},
+				Env:   e.NodeEnv(),
+				Dir:   dir,
+				After: e.dropRecords,
+			}
+		}
+	}
+	plain := run(e.Runc, BundlePlain)
+	base := "runc run"
+	return []Case{
+		{Key: "run-wrapper-none", Name: "hwcap-runtime, no annotation (pass-through)", Group: GroupRun, Baseline: base, A: plain, B: run(e.Bins["hwcap-runtime"], BundlePlain)},
+		{Key: "run-wrapper-mask", Name: "hwcap-runtime + mask (policy warn)", Group: GroupRun, Baseline: base, A: plain, B: run(e.Bins["hwcap-runtime"], BundleMask)},
+		{Key: "run-hook-none", Name: "runc + hook guard configured, no annotation", Group: GroupRun, Baseline: base, A: plain, B: run(e.Runc, BundleHook)},
+		{Key: "run-hook-ann", Name: "runc + hook guard configured, annotation (warn)", Group: GroupRun, Baseline: base, A: plain, B: run(e.Runc, BundleHookAnn)},
+		{Key: "run-shim", Name: "runc, hwcap-shim in args (precreate form, warn)", Group: GroupRun, Baseline: base, A: plain, B: run(e.Runc, BundleShim)},
+	}
+}
+
+// dropRecords removes the wrapper's container records, as the `delete`
+// that containerd or podman sends through the wrapper would (`runc run`
+// deletes the container itself, past the wrapper).
+func (e *Env) dropRecords() {
+	os.RemoveAll(filepath.Join(e.RunDir, "containers"))
+}
+
+// StateContainer creates a container that stays in "created" for the
+// state and hook cases, and returns its id and init pid.
+func (e *Env) StateContainer() (string, int, error) {
+	id := e.ID("state")
+	out, err := os.Create(filepath.Join(e.Dir, "create.out"))
+	if err != nil {
+		return "", 0, err
+	}
+	defer out.Close()
+	c := &Cmd{Argv: []string{e.Runc, "--root", e.Root, "create", "--bundle", e.Bundles[BundlePlain], id}, Env: e.NodeEnv(), Dir: e.Bundles[BundlePlain], Output: out}
+	e.AtExit(func() { e.DeleteContainer(id) })
+	if _, err := c.Run(); err != nil {
+		b, _ := os.ReadFile(out.Name())
+		return "", 0, fmt.Errorf("%w: %s", err, oneLine(string(b)))
+	}
+	st := &Cmd{Argv: []string{e.Runc, "--root", e.Root, "state", id}}
+	var pid int
+	st.Check = func(stdout, _ string) error {
+		var s struct {
+			Pid    int    `json:"pid"`
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &s); err != nil || s.Pid <= 0 || s.Status != "created" {
+			return fmt.Errorf("unexpected state %q", stdout)
+		}
+		pid = s.Pid
+		return nil
+	}
+	if _, err := st.Run(); err != nil {
+		e.DeleteContainer(id)
+		return "", 0, err
+	}
+	return id, pid, nil
+}
+
+// DeleteContainer removes a container left by StateContainer.
+func (e *Env) DeleteContainer(id string) {
+	c := &Cmd{Argv: []string{e.Runc, "--root", e.Root, "delete", "--force", id}}
+	_, _ = c.Run()
+}
+
+// StateCases compares the wrapper's pass-through of `state` with runc's.
+func (e *Env) StateCases(id string) []Case {
+	state := func(bin string, env ...string) func() *Cmd {
+		return func() *Cmd {
+			return &Cmd{Argv: []string{bin, "--root", e.Root, "state", id}, Env: e.NodeEnv(env...), Check: wantJSON(id)}
+		}
+	}
+	base := "runc state"
+	return []Case{
+		{Key: "state-wrapper", Name: "hwcap-runtime state (runtime from node config)", Group: GroupState, Baseline: base, A: state(e.Runc), B: state(e.Bins["hwcap-runtime"])},
+		{Key: "state-wrapper-env", Name: "hwcap-runtime state ($HWCAP_RUNTIME set: no file read)", Group: GroupState, Baseline: base, A: state(e.Runc), B: state(e.Bins["hwcap-runtime"], "HWCAP_RUNTIME="+e.Runc)},
+	}
+}
+
+func wantJSON(id string) func(string, string) error {
+	return func(stdout, _ string) error {
+		if !strings.Contains(stdout, `"id": "`+id+`"`) {
+			return fmt.Errorf("state output does not name %s: %q", id, oneLine(stdout))
+		}
+		return nil
+	}
+}
+
+// ExecCases time each component on its own against a bare fork+exec of
+// the static payload: what the component adds is B - A, and B's ru_maxrss
+// is the component's peak RSS (the payload's is far smaller).
+func (e *Env) ExecCases(pid int) []Case {
+	floor := func() *Cmd { return &Cmd{Argv: []string{e.True}, Env: e.NodeEnv()} }
+	state := func(bundle string, ann map[string]string, status string) []byte {
+		b, _ := json.Marshal(map[string]any{
+			"ociVersion": "1.0.2-dev", "id": e.ID("hook"), "status": status, "pid": pid,
+			"bundle": e.Bundles[bundle], "annotations": ann,
+		})
+		return b
+	}
+	hook := func(stage, bundle string, ann map[string]string, status string) func() *Cmd {
+		return func() *Cmd {
+			return &Cmd{Argv: []string{e.Bins["hwcap-hook"], stage}, Env: e.NodeEnv(), Stdin: state(bundle, ann, status)}
+		}
+	}
+	wrapper := func(bundle string) func() *Cmd {
+		return func() *Cmd {
+			dir := e.Bundles[bundle]
+			return &Cmd{
+				Argv:  []string{e.Bins["hwcap-runtime"], "--root", e.Root, "create", "--bundle", dir, e.ID("wrap")},
+				Env:   e.NodeEnv("HWCAP_RUNTIME=" + e.True),
+				Dir:   dir,
+				After: e.dropRecords,
+			}
+		}
+	}
+	shim := func(args ...string) func() *Cmd {
+		return func() *Cmd {
+			return &Cmd{Argv: append(append([]string{e.Bins["hwcap-shim"]}, args...), "--", e.True), Env: envWith()}
+		}
+	}
+	cold := 0
+	shimCold := func() *Cmd {
+		cold++
+		dir := filepath.Join(e.Dir, "shim-cold", strconv.Itoa(cold))
+		c := shim("--mask", e.Keep.String(), "--policy", "warn", "--run-dir", dir)()
+		c.After = func() { os.RemoveAll(dir) }
+		return c
+	}
+	ann := e.maskAnnotations()
+	base := "fork+exec static true"
+	return []Case{
+		{Key: "exec-hook-none", Name: "hwcap-hook createRuntime, no annotation", Group: GroupExec, Baseline: base, A: floor, B: hook("createRuntime", BundleHook, map[string]string{"io.example/other": "1"}, "created")},
+		{Key: "exec-hook-ann", Name: "hwcap-hook createRuntime, annotation (warn)", Group: GroupExec, Baseline: base, A: floor, B: hook("createRuntime", BundleHookAnn, ann, "created")},
+		{Key: "exec-hook-poststart", Name: "hwcap-hook poststart, annotation (warn)", Group: GroupExec, Baseline: base, A: floor, B: hook("poststart", BundleHookAnn, ann, "running")},
+		{Key: "exec-wrapper-none", Name: "hwcap-runtime create, no annotation, then exec", Group: GroupExec, Baseline: base, A: floor, B: wrapper(BundlePlain)},
+		{Key: "exec-wrapper-mask", Name: "hwcap-runtime create + mask (warn), then exec", Group: GroupExec, Baseline: base, A: floor, B: wrapper(BundleMask)},
+		{Key: "exec-shim-none", Name: "hwcap-shim, no mask, then exec", Group: GroupExec, Baseline: base, A: floor, B: shim()},
+		{Key: "exec-shim-mask", Name: "hwcap-shim --mask (warn), probe cached", Group: GroupExec, Baseline: base, A: floor, B: shim("--mask", e.Keep.String(), "--policy", "warn", "--run-dir", e.RunDir)},
+		{Key: "exec-shim-cold", Name: "hwcap-shim --mask (warn), no probe cache (probes)", Group: GroupExec, Baseline: base, A: floor, B: shimCold},
+	}
+}

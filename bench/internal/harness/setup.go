@@ -1,0 +1,275 @@
+package harness
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/testutil"
+)
+
+// Options configure a benchmark run.
+type Options struct {
+	BinDir  string // the built hwcap binaries (make build)
+	Runtime string // runc binary (name on PATH or path)
+	WorkDir string // scratch directory ("" = a new one under $TMPDIR)
+	Keep    bool   // keep WorkDir afterwards
+	Log     io.Writer
+}
+
+// Env is everything the cases share: binaries, a rootfs with a tiny static
+// payload, bundles, a node configuration.
+type Env struct {
+	Opts    Options
+	Dir     string
+	Runc    string
+	Bins    map[string]string // hwcap-runtime, hwcap-hook, hwcap-shim, ...
+	True    string            // host path of the static payload
+	Payload string            // what the payload is, for the report
+	Rootfs  string
+	Root    string // runc --root
+	Node    string // node config.json
+	RunDir  string
+	LogFile string
+	Feature string      // the host feature the masked cases hide
+	Keep    hwcap.Words // its AND mask
+	Bundles map[string]string
+	seq     int
+	atExit  []func()
+}
+
+// Bundle names.
+const (
+	BundlePlain   = "plain"
+	BundleMask    = "mask"     // hwcap.dev/deny=<feature>, policy warn
+	BundleHook    = "hook"     // hooks configured, no annotation
+	BundleHookAnn = "hook-ann" // hooks configured, annotation
+	BundleShim    = "shim"     // process.args through hwcap-shim, as podman's precreate writes it
+)
+
+// Setup builds the environment. Close removes it.
+func Setup(o Options) (*Env, error) {
+	e := &Env{Opts: o, Bins: map[string]string{}, Bundles: map[string]string{}}
+	var err error
+	if e.Runc, err = exec.LookPath(o.Runtime); err != nil {
+		return nil, fmt.Errorf("runtime %q: %w (install runc: make deps)", o.Runtime, err)
+	}
+	if e.Runc, err = filepath.Abs(e.Runc); err != nil {
+		return nil, err
+	}
+	bin, err := filepath.Abs(o.BinDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"hwcap-runtime", "hwcap-hook", "hwcap-shim"} {
+		p := filepath.Join(bin, name)
+		if err := testutil.RequireStatic(p); err != nil {
+			return nil, fmt.Errorf("%w (run make build first)", err)
+		}
+		e.Bins[name] = p
+	}
+	e.Dir = o.WorkDir
+	if e.Dir == "" {
+		if e.Dir, err = os.MkdirTemp("", "hwcapbench-"); err != nil {
+			return nil, err
+		}
+	}
+	e.Rootfs = filepath.Join(e.Dir, "rootfs")
+	e.Root = filepath.Join(e.Dir, "runc-root")
+	e.RunDir = filepath.Join(e.Dir, "run")
+	e.LogFile = filepath.Join(e.Dir, "log", "hwcap.log")
+	e.Node = filepath.Join(e.Dir, "config.json")
+	for _, d := range []string{"proc", "dev", "sys", "run", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(e.Rootfs, d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := e.payload(); err != nil {
+		return nil, err
+	}
+	if err := e.pickFeature(); err != nil {
+		return nil, err
+	}
+	if err := e.writeNode(); err != nil {
+		return nil, err
+	}
+	if err := e.writeBundles(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// AtExit registers f for Close (last registered, first run).
+func (e *Env) AtExit(f func()) { e.atExit = append(e.atExit, f) }
+
+// Close runs the AtExit functions and removes the scratch directory unless
+// asked to keep it. It may run twice (a signal, then the deferred call).
+func (e *Env) Close() {
+	for i := len(e.atExit) - 1; i >= 0; i-- {
+		e.atExit[i]()
+	}
+	e.atExit = nil
+	if e.Opts.Keep || e.Dir == "" {
+		return
+	}
+	os.RemoveAll(e.Dir)
+}
+
+func (e *Env) logf(format string, args ...any) {
+	if e.Opts.Log != nil {
+		fmt.Fprintf(e.Opts.Log, format+"\n", args...)
+	}
+}
+
+// payload puts a static "true" at /true in the rootfs: a C one built with
+// gcc -static when a static libc is installed (the smallest program a
+// container can run), else busybox-static's applet.
+func (e *Env) payload() error {
+	dst := filepath.Join(e.Rootfs, "true")
+	src := filepath.Join(e.Dir, "true.c")
+	if err := os.WriteFile(src, []byte("int main(void) { return 0; }\n"), 0o644); err != nil {
+		return err
+	}
+	gcc := exec.Command("gcc", "-static", "-Os", "-s", "-o", dst, src)
+	gccOut, gccErr := gcc.CombinedOutput()
+	if gccErr == nil {
+		e.Payload = "static C `int main(){return 0;}` (gcc -static -Os)"
+	} else {
+		bb, err := exec.LookPath("busybox")
+		if err != nil || testutil.RequireStatic(bb) != nil {
+			return fmt.Errorf("no static payload: gcc -static failed (%v: %s) and no static busybox (install libc6-dev or busybox-static)", gccErr, oneLine(string(gccOut)))
+		}
+		if err := copyFile(bb, filepath.Join(e.Rootfs, "busybox"), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink("busybox", dst); err != nil {
+			return err
+		}
+		e.Payload = "busybox-static `true`"
+	}
+	if err := testutil.RequireStatic(dst); err != nil {
+		return err
+	}
+	e.True = dst
+	// The mount point of the shim's bind mount (the rootfs is read-only).
+	return os.WriteFile(filepath.Join(e.Rootfs, ".hwcap-shim"), nil, 0o755)
+}
+
+// pickFeature chooses a feature this host has, so that the mask really
+// hides something and every masked path does its full work.
+func (e *Env) pickFeature() error {
+	t, err := hwcap.Host()
+	if err != nil {
+		return err
+	}
+	v, err := auxv.ReadSelf()
+	if err != nil {
+		return err
+	}
+	names := t.Names(v.HWCAPs())
+	if len(names) == 0 {
+		return errors.New("this host's AT_HWCAP words name no known feature: nothing to mask")
+	}
+	e.Feature = names[len(names)-1]
+	e.Keep, err = hwcap.Spec{Deny: []string{e.Feature}}.Keep(t)
+	return err
+}
+
+func (e *Env) writeNode() error {
+	cfg := map[string]any{
+		"defaultPolicy":        "warn",
+		"allowAnnotationRelax": true,
+		"profileDir":           filepath.Join(e.Dir, "profiles"),
+		"logFile":              e.LogFile,
+		"runDir":               e.RunDir,
+		"runtimes":             []string{e.Runc},
+		"shimPath":             e.Bins["hwcap-shim"],
+	}
+	if err := os.MkdirAll(filepath.Join(e.Dir, "profiles"), 0o755); err != nil {
+		return err
+	}
+	return writeJSON(e.Node, cfg)
+}
+
+// NodeEnv is the environment of a process that reads the node config.
+func (e *Env) NodeEnv(extra ...string) []string {
+	return envWith(append([]string{"HWCAP_CONFIG=" + e.Node}, extra...)...)
+}
+
+// maskAnnotations is what a user sets to hide the feature under warn.
+func (e *Env) maskAnnotations() map[string]string {
+	return map[string]string{"hwcap.dev/deny": e.Feature, "hwcap.dev/policy": "warn"}
+}
+
+func (e *Env) writeBundles() error {
+	hooks := &specs.Hooks{
+		CreateRuntime: []specs.Hook{{Path: e.Bins["hwcap-hook"], Args: []string{"hwcap-hook", "createRuntime"}, Env: []string{"HWCAP_CONFIG=" + e.Node}, Timeout: intp(10)}},
+		Poststart:     []specs.Hook{{Path: e.Bins["hwcap-hook"], Args: []string{"hwcap-hook", "poststart"}, Env: []string{"HWCAP_CONFIG=" + e.Node}, Timeout: intp(10)}},
+	}
+	for name, mod := range map[string]func(*specs.Spec){
+		BundlePlain: func(*specs.Spec) {},
+		BundleMask:  func(s *specs.Spec) { s.Annotations = e.maskAnnotations() },
+		BundleHook:  func(s *specs.Spec) { s.Hooks = hooks },
+		BundleHookAnn: func(s *specs.Spec) {
+			s.Hooks = hooks
+			s.Annotations = e.maskAnnotations()
+		},
+		BundleShim: func(s *specs.Spec) {
+			// Exactly what the podman precreate stage writes.
+			s.Process.Args = []string{"/.hwcap-shim", "--mask", e.Keep.String(), "--policy", "warn", "--", "/true"}
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/.hwcap-shim", Type: "bind", Source: e.Bins["hwcap-shim"],
+				Options: []string{"bind", "ro", "nosuid", "nodev"}})
+			s.Annotations = map[string]string{"hwcap.dev/effective": e.Keep.String()}
+		},
+	} {
+		s := testutil.DefaultSpec("/true")
+		s.Root = &specs.Root{Path: e.Rootfs, Readonly: true}
+		// Container engines mount a fresh tmpfs on /run (podman, Docker):
+		// a shim in the container finds no probe cache there.
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/run", Type: "tmpfs", Source: "tmpfs",
+			Options: []string{"nosuid", "nodev", "mode=755", "size=1m"}})
+		mod(s)
+		dir := filepath.Join(e.Dir, "bundle-"+name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := writeJSON(filepath.Join(dir, "config.json"), s); err != nil {
+			return err
+		}
+		e.Bundles[name] = dir
+	}
+	return nil
+}
+
+// ID returns a fresh container id.
+func (e *Env) ID(tag string) string {
+	e.seq++
+	return fmt.Sprintf("hb-%d-%s-%d", os.Getpid(), strings.ReplaceAll(tag, " ", "-"), e.seq)
+}
+
+func intp(i int) *int { return &i }
+
+func writeJSON(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, mode)
+}
