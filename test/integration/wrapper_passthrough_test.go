@@ -337,14 +337,18 @@ func TestWrapperPassThroughIgnoresBundle(t *testing.T) {
 			t.Errorf("%q: exit %d stdout %q stderr %q", args, res.code, res.stdout, res.stderr)
 		}
 	}
-	// Control: create reads the node config (and then the bundle): blocks.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	// Control: create reads the node config, which is a FIFO: refused at
+	// once (it used to block in open(2) until the FIFO fix), so a command
+	// above that opened a file would have failed the same way.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "create", "c1")
 	cmd.Dir, cmd.Env = dir, env
-	_ = cmd.Run()
-	if ctx.Err() == nil {
-		t.Errorf("create did not block on the FIFO config: the test cannot see opens")
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	err := cmd.Run()
+	if ctx.Err() != nil || err == nil || !strings.Contains(errb.String(), "node.json: not a regular file") {
+		t.Errorf("create with a FIFO node config: %v, %q; want a quick refusal naming it: the test cannot see opens", err, errb.String())
 	}
 }
 
