@@ -111,7 +111,18 @@ func TestWrapperPassesThroughExactly(t *testing.T) {
 		"no args at all":    {nil, 2},
 		"crun --config abs": {[]string{"create", "-f", filepath.Join(bundle, "config.json"), "c4"}, 0},
 	}
-	for name, tc := range tests {
+	// "exec unmasked" reads the record "create unmasked" writes, and
+	// "delete" removes it: a fixed order (sorted, delete last), not map order.
+	names := make([]string, 0, len(tests))
+	for name := range tests {
+		if name != "delete" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	names = append(names, "delete")
+	for _, name := range names {
+		tc := tests[name]
 		t.Run(name, func(t *testing.T) {
 			os.Remove(out + ".argv")
 			os.Remove(out + ".env")
