@@ -23,6 +23,8 @@ type Case struct {
 	Group    string
 	Baseline string
 	A, B     func() *Cmd
+	// RSS, when set, gives B's command run under the RSS launcher.
+	RSS func() *Cmd
 }
 
 // RunCases returns the `runc run` cases.
@@ -120,6 +122,10 @@ func wantJSON(id string) func(string, string) error {
 	}
 }
 
+// LiveRecords is how many other containers' records exist in the
+// exec-wrapper-mask-live case (a Kubernetes node runs up to 110 pods).
+const LiveRecords = 100
+
 // ExecCases time each component on its own against a bare fork+exec of
 // the static payload: what the component adds is B - A, and B's ru_maxrss
 // is the component's peak RSS (the payload's is far smaller).
@@ -148,6 +154,32 @@ func (e *Env) ExecCases(pid int) []Case {
 			}
 		}
 	}
+	// The wrapper keeps a record per live container (create writes it,
+	// delete removes it) and create garbage-collects the directory: on a
+	// node with many containers every create sees them all.
+	live := func(bundle string, n int) func() *Cmd {
+		populated := false
+		return func() *Cmd {
+			if !populated {
+				e.dropRecords()
+				for i := 0; i < n; i++ {
+					if _, err := wrapper(BundlePlain)().Run(); err != nil {
+						return &Cmd{Argv: []string{"/bin/sh", "-c", "echo cannot populate records: $0 >&2; exit 1", err.Error()}}
+					}
+				}
+				populated = true
+			}
+			c := wrapper(bundle)()
+			id := c.Argv[len(c.Argv)-1]
+			c.After = func() {
+				ms, _ := filepath.Glob(filepath.Join(e.RunDir, "containers", "*", id+".json"))
+				for _, m := range ms {
+					os.Remove(m)
+				}
+			}
+			return c
+		}
+	}
 	shim := func(args ...string) func() *Cmd {
 		return func() *Cmd {
 			return &Cmd{Argv: append(append([]string{e.Bins["hwcap-shim"]}, args...), "--", e.True), Env: envWith()}
@@ -163,14 +195,29 @@ func (e *Env) ExecCases(pid int) []Case {
 	}
 	ann := e.maskAnnotations()
 	base := "fork+exec static true"
-	return []Case{
+	cases := []Case{
 		{Key: "exec-hook-none", Name: "hwcap-hook createRuntime, no annotation", Group: GroupExec, Baseline: base, A: floor, B: hook("createRuntime", BundleHook, map[string]string{"io.example/other": "1"}, "created")},
 		{Key: "exec-hook-ann", Name: "hwcap-hook createRuntime, annotation (warn)", Group: GroupExec, Baseline: base, A: floor, B: hook("createRuntime", BundleHookAnn, ann, "created")},
 		{Key: "exec-hook-poststart", Name: "hwcap-hook poststart, annotation (warn)", Group: GroupExec, Baseline: base, A: floor, B: hook("poststart", BundleHookAnn, ann, "running")},
 		{Key: "exec-wrapper-none", Name: "hwcap-runtime create, no annotation, then exec", Group: GroupExec, Baseline: base, A: floor, B: wrapper(BundlePlain)},
 		{Key: "exec-wrapper-mask", Name: "hwcap-runtime create + mask (warn), then exec", Group: GroupExec, Baseline: base, A: floor, B: wrapper(BundleMask)},
+		{Key: "exec-wrapper-mask-live", Name: fmt.Sprintf("hwcap-runtime create + mask (warn), %d live containers' records", LiveRecords), Group: GroupExec, Baseline: base, A: floor, B: live(BundleMask, LiveRecords)},
+		{Key: "exec-gofloor", Name: "minimal static Go program, then exec (the Go floor)", Group: GroupExec, Baseline: base, A: floor, B: func() *Cmd { return &Cmd{Argv: []string{e.GoFloor, e.True}, Env: envWith()} }},
 		{Key: "exec-shim-none", Name: "hwcap-shim, no mask, then exec", Group: GroupExec, Baseline: base, A: floor, B: shim()},
 		{Key: "exec-shim-mask", Name: "hwcap-shim --mask (warn), probe cached", Group: GroupExec, Baseline: base, A: floor, B: shim("--mask", e.Keep.String(), "--policy", "warn", "--run-dir", e.RunDir)},
 		{Key: "exec-shim-cold", Name: "hwcap-shim --mask (warn), no probe cache (probes)", Group: GroupExec, Baseline: base, A: floor, B: shimCold},
 	}
+	if e.RSSLauncher != "" {
+		for i := range cases {
+			b := cases[i].B
+			cases[i].RSS = func() *Cmd {
+				c := b()
+				c.Argv = append([]string{e.RSSLauncher}, c.Argv...)
+				return c
+			}
+		}
+		cases = append([]Case{{Key: "exec-floor", Name: "A/A check: bare exec vs itself (RSS: true under the launcher)", Group: GroupExec, Baseline: base, A: floor, B: floor,
+			RSS: func() *Cmd { return &Cmd{Argv: []string{e.RSSLauncher, e.True}} }}}, cases...)
+	}
+	return cases
 }

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -29,14 +29,14 @@ type Cmd struct {
 
 // Sample is one timed run.
 type Sample struct {
-	Wall   time.Duration
-	MaxRSS int64 // KiB: the peak resident set of the process (across exec)
+	Wall time.Duration
+	// MaxRSS is the peak RSS in KiB the RSS launcher reported (0 when
+	// the command did not run under it).
+	MaxRSS int64
 }
 
 // Run runs c once. The wall time spans fork to reaped exit, as a caller
-// (containerd's shim, podman, conmon) sees it; MaxRSS is the kernel's
-// ru_maxrss of the reaped process, which survives execve, so for a
-// wrapper that execs a tiny program it is the wrapper's own peak.
+// (containerd's shim, podman, conmon) sees it.
 func (c *Cmd) Run() (Sample, error) {
 	cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
 	cmd.Env = c.Env
@@ -64,8 +64,9 @@ func (c *Cmd) Run() (Sample, error) {
 		c.After()
 	}
 	s := Sample{Wall: wall}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		s.MaxRSS = ru.Maxrss
+	if i := strings.LastIndex(errb.String(), rssMarker); i >= 0 {
+		v := strings.TrimSpace(errb.String()[i+len(rssMarker):])
+		s.MaxRSS, _ = strconv.ParseInt(v, 10, 64)
 	}
 	return s, nil
 }

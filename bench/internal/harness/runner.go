@@ -17,8 +17,8 @@ type Result struct {
 	B        Summary `json:"b_ms"`
 	Ratio    Summary `json:"ratio"`   // B/A per pair
 	Diff     Summary `json:"diff_ms"` // B-A per pair
-	// MaxRSS is B's ru_maxrss in KiB (for the exec group: the component's
-	// own peak).
+	// MaxRSS is B's peak RSS in KiB (ru_maxrss of the process, forked
+	// from a tiny launcher), for the cases that ask for it.
 	MaxRSS Summary `json:"b_maxrss_kib"`
 }
 
@@ -26,7 +26,6 @@ type Result struct {
 // A and B (A B A B ...), so that slow drift of the machine affects both.
 func Measure(c Case, n, warmup int, progress io.Writer) (*Result, error) {
 	var p Pairs
-	var rss []float64
 	start := time.Now()
 	for i := 0; i < warmup+n; i++ {
 		a, err := c.A().Run()
@@ -41,7 +40,16 @@ func Measure(c Case, n, warmup int, progress io.Writer) (*Result, error) {
 			continue
 		}
 		p.Add(ms(a.Wall), ms(b.Wall))
-		rss = append(rss, float64(b.MaxRSS))
+	}
+	var rss []float64
+	if c.RSS != nil {
+		for i := 0; i < rssRuns; i++ {
+			s, err := c.RSS().Run()
+			if err != nil {
+				return nil, fmt.Errorf("%s: peak RSS: %w", c.Name, err)
+			}
+			rss = append(rss, float64(s.MaxRSS))
+		}
 	}
 	r := &Result{
 		Key: c.Key, Name: c.Name, Group: c.Group, Baseline: c.Baseline, Pairs: n,
@@ -54,5 +62,8 @@ func Measure(c Case, n, warmup int, progress io.Writer) (*Result, error) {
 	}
 	return r, nil
 }
+
+// rssRuns is how many extra, untimed runs measure a case's peak RSS.
+const rssRuns = 7
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -34,17 +34,21 @@ type Env struct {
 	Runc    string
 	Bins    map[string]string // hwcap-runtime, hwcap-hook, hwcap-shim, ...
 	True    string            // host path of the static payload
-	Payload string            // what the payload is, for the report
-	Rootfs  string
-	Root    string // runc --root
-	Node    string // node config.json
-	RunDir  string
-	LogFile string
-	Feature string      // the host feature the masked cases hide
-	Keep    hwcap.Words // its AND mask
-	Bundles map[string]string
-	seq     int
-	atExit  []func()
+	GoFloor string            // a minimal static Go program that execs its arguments
+	// RSSLauncher is a tiny static C program that forks, execs its
+	// arguments and prints the child's ru_maxrss; "" without gcc -static.
+	RSSLauncher string
+	Payload     string // what the payload is, for the report
+	Rootfs      string
+	Root        string // runc --root
+	Node        string // node config.json
+	RunDir      string
+	LogFile     string
+	Feature     string      // the host feature the masked cases hide
+	Keep        hwcap.Words // its AND mask
+	Bundles     map[string]string
+	seq         int
+	atExit      []func()
 }
 
 // Bundle names.
@@ -94,6 +98,10 @@ func Setup(o Options) (*Env, error) {
 		}
 	}
 	if err := e.payload(); err != nil {
+		return nil, err
+	}
+	e.rssLauncher()
+	if err := e.goFloor(); err != nil {
 		return nil, err
 	}
 	if err := e.pickFeature(); err != nil {
@@ -162,6 +170,84 @@ func (e *Env) payload() error {
 	e.True = dst
 	// The mount point of the shim's bind mount (the rootfs is read-only).
 	return os.WriteFile(filepath.Join(e.Rootfs, ".hwcap-shim"), nil, 0o755)
+}
+
+// rssLauncherSrc exists because ru_maxrss survives execve: a child that
+// Go's os/exec starts (vfork, sharing the harness's mm until exec) reports
+// the harness's own peak. Forked from this tiny program instead, the
+// child's ru_maxrss is its own (at least this program's few hundred KiB).
+const rssLauncherSrc = `#include <stdio.h>
+#include <unistd.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+int main(int argc, char **argv) {
+	if (argc < 2) return 125;
+	pid_t p = fork();
+	if (p < 0) return 125;
+	if (p == 0) { execv(argv[1], argv + 1); _exit(127); }
+	int st; struct rusage ru;
+	if (wait4(p, &st, 0, &ru) < 0) return 125;
+	fprintf(stderr, "\n` + rssMarker + `%ld\n", ru.ru_maxrss);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+`
+
+const rssMarker = "hwcapbench-maxrss-kib="
+
+func (e *Env) rssLauncher() {
+	src := filepath.Join(e.Dir, "rss.c")
+	out := filepath.Join(e.Dir, "rss")
+	if os.WriteFile(src, []byte(rssLauncherSrc), 0o644) != nil {
+		return
+	}
+	if b, err := exec.Command("gcc", "-static", "-Os", "-o", out, src).CombinedOutput(); err != nil {
+		e.logf("hwcapbench: no peak RSS (gcc -static failed: %v: %s)", err, oneLine(string(b)))
+		return
+	}
+	e.RSSLauncher = out
+}
+
+// goFloorSrc is the least a Go program can do before exec: what any Go
+// hook, shim or wrapper pays at the very least (runtime start, then exec).
+const goFloorSrc = `package main
+
+import (
+	"os"
+	"syscall"
+)
+
+func main() {
+	err := syscall.Exec(os.Args[1], os.Args[1:], os.Environ())
+	os.Stderr.WriteString("gofloor: " + err.Error() + "\n")
+	os.Exit(126)
+}
+`
+
+// goFloor builds goFloorSrc like make build builds hwcap's binaries.
+func (e *Env) goFloor() error {
+	dir := filepath.Join(e.Dir, "gofloor")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(goFloorSrc), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module gofloor\n\ngo 1.22\n"), 0o644); err != nil {
+		return err
+	}
+	goBin := "go"
+	if p := os.Getenv("GO"); p != "" {
+		goBin = p
+	}
+	out := filepath.Join(e.Dir, "gofloor-bin")
+	cmd := exec.Command(goBin, "build", "-trimpath", "-ldflags", "-s -w", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOWORK=off", "GOFLAGS=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the minimal Go program: %w: %s", err, oneLine(string(b)))
+	}
+	e.GoFloor = out
+	return nil
 }
 
 // pickFeature chooses a feature this host has, so that the mask really
