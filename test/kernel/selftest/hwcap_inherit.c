@@ -5,7 +5,7 @@
  * parent process" series (and test/kernel/hwcap-inherit.patch) specify.
  *
  *   hwcap_inherit [--path map|auxv] [--expect inherited|not-inherited]
- *                 [--as-uid UID]
+ *                 [--as-uid UID] [--direct] [--compat /PATH/TO/AARCH32-BUILD]
  *
  * 1. reads its AT_HWCAP..AT_HWCAP4 from /proc/self/auxv;
  * 2. hides the lowest set bit of AT_HWCAP (and of AT_HWCAP2, if any) and
@@ -24,6 +24,12 @@
  * and a last line "RESULT name=summary inherited|not-inherited|mixed".
  * Exit status 0 when every check passed, 1 when one failed, 2 on a setup
  * error (the message names it).
+ *
+ * --direct: the child execs the grandchild itself (no /bin/sh), for an
+ * AArch32 build, where an AArch64 shell would end the inheritance.
+ * --compat (arm64): also run the AArch32 build of this program from the
+ * masked process (AArch64 -> AArch32 -> AArch64): the switch must clear the
+ * inheritance, so both report their unmasked words.
  *
  * x86: glibc's getauxval(AT_HWCAP) returns glibc's own bits, not the
  * kernel's, so there only AT_HWCAP2..4 are compared through getauxval.
@@ -225,17 +231,20 @@ static void set_auxv(const char *path, unsigned long *v, size_t n)
 		die("prctl PR_SET_MM_MAP");
 }
 
-/* Report mode: print this process's words, then start the next generation. */
-static int report(const char *self, int depth)
+/*
+ * Report mode: print this process's words, then start the next generation
+ * (up to depth 2): NEXT directly when given (e.g. an AArch64 program after an
+ * AArch32 one), else ourselves through /bin/sh -c.
+ */
+static int report(const char *self, int depth, const char *next_bin)
 {
 	struct words proc, stack, gav;
+	char prefix[64];
 
 	proc_words(&proc);
 	stack_words(&stack);
 	getauxval_words(&proc, &gav);
-	printf("REPORT depth=%d pid=%d\n", depth, (int)getpid());
-	char prefix[64];
-
+	printf("REPORT depth=%d pid=%d bits=%d\n", depth, (int)getpid(), (int)(8 * sizeof(long)));
 	snprintf(prefix, sizeof(prefix), "WORDS depth=%d src=proc", depth);
 	print_words(prefix, &proc);
 	snprintf(prefix, sizeof(prefix), "WORDS depth=%d src=stack", depth);
@@ -255,6 +264,10 @@ static int report(const char *self, int depth)
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
+		if (next_bin) {
+			execl(next_bin, "hwcap_inherit", "report", next, (char *)NULL);
+			_exit(127);
+		}
 		if (access("/bin/sh", X_OK) == 0) {
 			snprintf(cmd, sizeof(cmd), "'%s' report %s", self, next);
 			execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
@@ -265,6 +278,52 @@ static int report(const char *self, int depth)
 	if (waitpid(pid, &status, 0) < 0)
 		die("waitpid");
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+static const char *const srcs[3] = { "proc", "stack", "getauxval" };
+
+/*
+ * Runs "BIN report DEPTH [NEXT]" with stdout on a pipe, echoes its lines and
+ * parses its WORDS lines into got[depth][src]. Returns its wait status.
+ */
+static int spawn_reports(const char *bin, const char *depth, const char *next,
+			 struct words got[3][3], int seen[3][3])
+{
+	int pfd[2], status;
+	pid_t pid;
+	char line[1024];
+
+	memset(seen, 0, sizeof(int[3][3]));
+	if (pipe(pfd) != 0)
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(pfd[0]);
+		dup2(pfd[1], 1);
+		execl(bin, "hwcap_inherit", "report", depth, next, (char *)NULL);
+		_exit(127);
+	}
+	close(pfd[1]);
+	FILE *in = fdopen(pfd[0], "r");
+
+	while (in && fgets(line, sizeof(line), in)) {
+		fputs(line, stdout);
+		for (int d = 1; d <= 2; d++)
+			for (int s = 0; s < 3; s++) {
+				char prefix[64];
+
+				snprintf(prefix, sizeof(prefix), "WORDS depth=%d src=%s", d, srcs[s]);
+				if (parse_words(line, prefix, &got[d][s]))
+					seen[d][s] = 1;
+			}
+	}
+	if (in)
+		fclose(in);
+	if (waitpid(pid, &status, 0) < 0)
+		die("waitpid");
+	return status;
 }
 
 static void result(const char *name, int ok, const char *fmt, ...)
@@ -310,7 +369,8 @@ static void fmt_words(char *buf, size_t len, const struct words *w)
 
 int main(int argc, char **argv, char **envp)
 {
-	const char *path = "map", *expect = "inherited";
+	const char *path = "map", *expect = "inherited", *compat = NULL;
+	int direct = 0;
 	char self[4096];
 	ssize_t n;
 
@@ -321,8 +381,8 @@ int main(int argc, char **argv, char **envp)
 		die("readlink /proc/self/exe");
 	self[n] = 0;
 
-	if (argc == 3 && strcmp(argv[1], "report") == 0)
-		return report(self, atoi(argv[2]));
+	if ((argc == 3 || argc == 4) && strcmp(argv[1], "report") == 0)
+		return report(self, atoi(argv[2]), argc == 4 ? argv[3] : NULL);
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--path") == 0 && i + 1 < argc &&
@@ -338,16 +398,21 @@ int main(int argc, char **argv, char **envp)
 			/* setuid made us non-dumpable: /proc/self/auxv would be root's */
 			if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0)
 				die("prctl PR_SET_DUMPABLE");
+		} else if (strcmp(argv[i], "--compat") == 0 && i + 1 < argc && argv[i + 1][0] == '/') {
+			compat = argv[++i];
+		} else if (strcmp(argv[i], "--direct") == 0) {
+			direct = 1;
 		} else if (strcmp(argv[i], "--expect") == 0 && i + 1 < argc &&
 			   (strcmp(argv[i + 1], "inherited") == 0 || strcmp(argv[i + 1], "not-inherited") == 0)) {
 			expect = argv[++i];
 		} else {
-			fprintf(stderr, "hwcap_inherit: bad argument \"%s\": use --path map|auxv, --expect inherited|not-inherited, --as-uid UID\n",
+			fprintf(stderr, "hwcap_inherit: bad argument \"%s\": use --path map|auxv, --expect inherited|not-inherited, --as-uid UID, --direct, --compat /ABSOLUTE/PATH\n",
 				argv[i]);
 			return 2;
 		}
 	}
 	int want_inherit = strcmp(expect, "inherited") == 0;
+	int status;
 
 	/* (a) the words the kernel gave us */
 	unsigned long v[MAXAUXV];
@@ -361,6 +426,18 @@ int main(int argc, char **argv, char **envp)
 		die("no AT_HWCAP bit to hide");
 	}
 	print_words("WORDS depth=0 src=orig", &orig);
+
+	/* the AArch32 program's own words, from an unmasked parent */
+	struct words compat_base[3][3];
+	int compat_seen[3][3];
+
+	if (compat) {
+		status = spawn_reports(compat, "2", NULL, compat_base, compat_seen);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !compat_seen[2][0]) {
+			errno = ENOEXEC;
+			die("running the --compat program");
+		}
+	}
 
 	/* (b) hide the lowest set bit of AT_HWCAP (and AT_HWCAP2), add a clear one */
 	unsigned long hide[NWORDS] = { 0 }, add;
@@ -400,7 +477,6 @@ int main(int argc, char **argv, char **envp)
 	/* fork without exec: the saved auxv is copied with the mm on any kernel */
 	int pfd[2];
 	pid_t pid;
-	int status;
 
 	if (pipe(pfd) != 0)
 		die("pipe");
@@ -426,36 +502,10 @@ int main(int argc, char **argv, char **envp)
 	}
 
 	/* (c) fork + exec ourselves in report mode; collect the reports */
-	if (pipe(pfd) != 0)
-		die("pipe");
-	pid = fork();
-	if (pid < 0)
-		die("fork");
-	if (pid == 0) {
-		close(pfd[0]);
-		dup2(pfd[1], 1);
-		execl(self, "hwcap_inherit", "report", "1", (char *)NULL);
-		_exit(127);
-	}
-	close(pfd[1]);
-	FILE *in = fdopen(pfd[0], "r");
-	char line[1024];
 	struct words got[3][3];	/* [depth][src] */
-	int seen[3][3] = { { 0 } };
-	static const char *const srcs[3] = { "proc", "stack", "getauxval" };
+	int seen[3][3];
 
-	while (in && fgets(line, sizeof(line), in)) {
-		fputs(line, stdout);
-		for (int d = 1; d <= 2; d++)
-			for (int s = 0; s < 3; s++) {
-				char prefix[64];
-
-				snprintf(prefix, sizeof(prefix), "WORDS depth=%d src=%s", d, srcs[s]);
-				if (parse_words(line, prefix, &got[d][s]))
-					seen[d][s] = 1;
-			}
-	}
-	waitpid(pid, &status, 0);
+	status = spawn_reports(self, "1", direct ? self : NULL, got, seen);
 	result("report_exit", WIFEXITED(status) && WEXITSTATUS(status) == 0, "status=%d", status);
 
 	const struct words *want = want_inherit ? &masked : &orig;
@@ -480,6 +530,31 @@ int main(int argc, char **argv, char **envp)
 		}
 		result(d == 1 ? "child_cannot_add" : "grandchild_cannot_add",
 		       seen[d][0] && !(got[d][0].w[0] & add), "add_hwcap=%#lx", add);
+	}
+	if (compat) {
+		/*
+		 * AArch64 -> AArch32 -> AArch64: HWCAP bits mean different things
+		 * in the two states, so the switch must end the inheritance: the
+		 * AArch32 child sees its unmasked words, and so does the AArch64
+		 * program it starts.
+		 */
+		status = spawn_reports(compat, "1", self, got, seen);
+		result("compat_report_exit", WIFEXITED(status) && WEXITSTATUS(status) == 0, "status=%d", status);
+		for (int src = 0; src < 3; src++) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "compat_child_%s", srcs[src]);
+			fmt_words(a, sizeof(a), &got[1][src]);
+			fmt_words(b, sizeof(b), &compat_base[2][src]);
+			result(name, seen[1][src] && compat_seen[2][src] &&
+			       same_words(&got[1][src], &compat_base[2][src], 0),
+			       "got=%s want=%s", a, b);
+			snprintf(name, sizeof(name), "native_after_compat_%s", srcs[src]);
+			fmt_words(a, sizeof(a), &got[2][src]);
+			fmt_words(b, sizeof(b), &orig);
+			result(name, seen[2][src] && same_words(&got[2][src], &orig, src == 2),
+			       "got=%s want=%s", a, b);
+		}
 	}
 	printf("RESULT name=summary %s\n",
 	       total && inherited == total ? "inherited" : inherited == 0 ? "not-inherited" : "mixed");
