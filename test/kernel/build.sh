@@ -28,7 +28,7 @@ log() { printf 'build.sh: %s\n' "$*" >&2; }
 [[ $# -eq 1 ]] || die "usage: build.sh ARCH (ARCH is x86_64 or arm64)"
 arch=$1
 case $arch in
-x86_64) karch=x86_64 cross= target=bzImage image=arch/x86/boot/bzImage ;;
+x86_64) karch=x86_64 cross='' target=bzImage image=arch/x86/boot/bzImage ;;
 arm64) karch=arm64 cross=aarch64-linux-gnu- target=Image image=arch/arm64/boot/Image ;;
 *) die "unknown ARCH \"$arch\": use x86_64 or arm64" ;;
 esac
@@ -76,7 +76,7 @@ fi
 
 need=(make flex bison bc perl tar xz patch sha256sum flock "${cross}gcc" "${cross}ld")
 for t in "${need[@]}"; do
-	command -v "$t" >/dev/null || die "missing tool $t: apt-get install build-essential flex bison bc libelf-dev libssl-dev xz-utils patch gcc-aarch64-linux-gnu"
+	command -v "$t" >/dev/null || die "missing tool $t: apt-get install build-essential flex bison bc libelf-dev xz-utils patch gcc-aarch64-linux-gnu"
 done
 if [[ $arch == x86_64 && ! -e /usr/include/libelf.h && ! -e /usr/include/gelf.h ]]; then
 	die "missing libelf headers (objtool): apt-get install libelf-dev"
@@ -96,8 +96,9 @@ if [[ -f $out/$target ]]; then
 	exit 0
 fi
 
-mkdir -p "$cache/src" 2>/dev/null && [[ -w $cache ]] ||
+if ! mkdir -p "$cache/src" 2>/dev/null || [[ ! -w $cache ]]; then
 	die "cannot write the cache $cache: set HWCAP_CACHE to a writable directory"
+fi
 # One build per arch at a time; a second caller waits and then hits the cache.
 exec 8>"$cache/.$arch.lock"
 flock 8

@@ -20,7 +20,7 @@ die() { printf 'check.sh: %s\n' "$*" >&2; exit 1; }
 [[ $# -eq 1 ]] || die "usage: check.sh ARCH (ARCH is x86_64 or arm64)"
 arch=$1
 case $arch in
-x86_64) cc=gcc cc32= cpu=max ;;
+x86_64) cc=gcc cc32='' cpu=max ;;
 arm64) cc=aarch64-linux-gnu-gcc cc32=arm-linux-gnueabihf-gcc cpu=max ;;
 *) die "unknown ARCH \"$arch\": use x86_64 or arm64" ;;
 esac
@@ -61,6 +61,7 @@ run() { # run NAME PROGRAM ARGS...: RESULT lines get the run name
 }
 EOF
 	for r in "$@"; do echo "run $r"; done
+	# shellcheck disable=SC2016 # $rc expands in the guest
 	echo 'exit $rc'
 }
 runs=("map-root /hwcap_inherit --path map"
