@@ -1,0 +1,106 @@
+package criuimg
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/node"
+)
+
+// captures are the committed /proc/cpuinfo files of real and QEMU nodes.
+var captures = filepath.Join("..", "..", "testdata", "cpuinfo")
+
+func capture(t *testing.T, name string) *node.Node {
+	t.Helper()
+	n, err := node.ReadFile(filepath.Join(captures, name), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestRealFixtures reads the images real CRIU dumps wrote (see
+// testdata/README.md) and checks them against node captures.
+func TestRealFixtures(t *testing.T) {
+	host := hwcap.Words{0x178bfbff, 0x2}
+	masked := hwcap.Words{0x78bfbfd, 0x0}
+	for _, tc := range []struct {
+		dir      string
+		comms    []string
+		threads  []int
+		words    hwcap.Words
+		verdicts map[string]string // capture -> verdict
+		blocking map[string][]string
+	}{
+		{"x86_64/criu-tree", []string{"svepath", "svepath"}, []int{1, 1}, host,
+			map[string]string{"x86_64-host.txt": node.Identical, "x86_64-tcg.txt": node.Incompatible, "arm64-cpu-max.txt": node.Incompatible},
+			map[string][]string{"x86_64-tcg.txt": {"vme", "ht", "fsgsbase"}}},
+		{"x86_64/runc", []string{"svepath"}, []int{1}, host,
+			map[string]string{"x86_64-host.txt": node.Identical, "x86_64-tcg.txt": node.Incompatible},
+			map[string][]string{"x86_64-tcg.txt": {"vme", "ht", "fsgsbase"}}},
+		{"x86_64/criu-masked", []string{"maskpayload"}, []int{5}, masked,
+			map[string]string{"x86_64-host.txt": node.Superset, "x86_64-tcg.txt": node.Identical, "x86_64-haswell.txt": node.Superset},
+			nil},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			dir := filepath.Join("testdata", tc.dir)
+			cp, err := ReadDir(dir, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cp.ImgVersion != 2 || len(cp.Tasks) != len(tc.comms) {
+				t.Fatalf("img_version %d, tasks %+v", cp.ImgVersion, cp.Tasks)
+			}
+			for i, task := range cp.Tasks {
+				if task.Comm != tc.comms[i] || task.Threads != tc.threads[i] || task.State != "alive" ||
+					task.Machine != "X86_64" || task.Arch != "amd64" || task.Auxv.HWCAPs() != tc.words {
+					t.Errorf("task %d: %+v (words %v), want %s with %d threads and %v", i, task, task.Auxv.HWCAPs(), tc.comms[i], tc.threads[i], tc.words)
+				}
+				if pg, _ := task.Auxv.Lookup(6); pg != 4096 {
+					t.Errorf("task %d: AT_PAGESZ %d", i, pg)
+				}
+			}
+			if len(cp.Tasks) == 2 && cp.Tasks[1].PPID != cp.Tasks[0].PID {
+				t.Errorf("child's ppid %d, root pid %d", cp.Tasks[1].PPID, cp.Tasks[0].PID)
+			}
+			for c, want := range tc.verdicts {
+				r, err := Check(cp, capture(t, c))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Verdict != want || r.Compared != len(tc.comms) || !reflect.DeepEqual(r.Blocking, tc.blocking[c]) {
+					t.Errorf("against %s: %s, blocking %v (compared %d); want %s, %v", c, r.Verdict, r.Blocking, r.Compared, want, tc.blocking[c])
+				}
+			}
+
+			// The same images in the archive layouts podman and the
+			// kubelet write.
+			files := map[string][]byte{}
+			ents, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range ents {
+				b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				files[e.Name()] = b
+			}
+			files["config.dump"] = []byte(`{"id":"x"}`)
+			for _, data := range [][]byte{tarOf(t, "checkpoint/", files), gzipOf(t, tarOf(t, "checkpoint/", files)), zstdOf(t, tarOf(t, "checkpoint/", files))} {
+				ac, err := ReadArchive(bytes.NewReader(data), "c.tar", Limits{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(ac.Tasks, cp.Tasks) {
+					t.Errorf("%s: tasks differ from the directory's", ac.Format)
+				}
+			}
+		})
+	}
+}
