@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hwcap/hwcap/internal/criuimg"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/nfd"
 	"github.com/hwcap/hwcap/internal/node"
@@ -48,6 +49,7 @@ func init() {
 		{"probe", "[--dir DIR] [--fresh] [--json]", "kernel support per prctl path, capabilities held, probe cache state", runProbe},
 		{"baseline", "FILE... [-o PROFILE] [--description TEXT] [--json]", "the features every input node has, as a profile", runBaseline},
 		{"check", "--profile P [--host FILE] [--json]", "can this host (or FILE) run a container with profile P: identical / superset / incompatible", runCheck},
+		{"check-image", "DIR|ARCHIVE [--host FILE] [--json]", "can this host (or FILE) restore a CRIU checkpoint (image directory, or tar/tar.gz/tar.zst archive from podman --export or the kubelet): identical / superset / incompatible per task", runCheckImage},
 		{"inspect", "PID | --container ID [--runtime runc|crun] [--root DIR] [--json]", "a running process's HWCAP words against the host's", runInspect},
 		{"explain", "MASK|PROFILE [--arch ARCH | --host FILE] [--json]", "what a mask or profile hides, and which hidden features weaken security", runExplain},
 		{"nfd", "[--dir DIR] [--file NAME] [--profiles DIR] [--prefix NS] [--expiry DUR] [--installed] [--no-probe] [--host FILE] [--stdout] [--json]", "write the node-feature-discovery feature file", runNFD},
@@ -95,7 +97,8 @@ func mainEnv(e *env, args []string) int {
 func exitCode(err error) int {
 	for _, bad := range []error{ErrUsage, node.ErrBadInput, node.ErrMixedArch, node.ErrNoInput,
 		hwcap.ErrBadMask, hwcap.ErrBadProfile, hwcap.ErrUnknownFeature, hwcap.ErrUnknownArch,
-		hwcap.ErrConflict, nfd.ErrBadLabel} {
+		hwcap.ErrConflict, nfd.ErrBadLabel,
+		criuimg.ErrBadImage, criuimg.ErrNotCheckpoint, criuimg.ErrBadArchive, criuimg.ErrTooLarge} {
 		if errors.Is(err, bad) {
 			return ExitUsage
 		}

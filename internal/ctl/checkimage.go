@@ -1,0 +1,128 @@
+package ctl
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/hwcap/hwcap/internal/criuimg"
+	"github.com/hwcap/hwcap/internal/node"
+)
+
+type checkImageTask struct {
+	PID      uint32            `json:"pid"`
+	PPID     uint32            `json:"ppid"`
+	Comm     string            `json:"comm"`
+	State    string            `json:"state"`
+	Machine  string            `json:"machine"`
+	Verdict  string            `json:"verdict,omitempty"` // "" when skipped
+	Skipped  string            `json:"skipped,omitempty"`
+	Words    map[string]string `json:"words,omitempty"`
+	Features []string          `json:"features"`
+	Missing  []string          `json:"missing"`
+	Extra    []string          `json:"extra"`
+}
+
+type checkImageReport struct {
+	Verdict  string           `json:"verdict"`
+	Image    string           `json:"image"`
+	Format   string           `json:"format"`
+	Arch     string           `json:"arch"`
+	Host     string           `json:"host"`
+	HostArch string           `json:"hostArch"`
+	Blocking []string         `json:"blocking"`
+	Tasks    []checkImageTask `json:"tasks"`
+}
+
+func runCheckImage(e *env, args []string) error {
+	fs := newFlags(e, "check-image")
+	hostFile := fs.String("host", "", "check against the node described in `FILE` (anything baseline reads) instead of this host")
+	asJSON := fs.Bool("json", false, "print the verdict and every task as JSON")
+	pos, err := parse(e, fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one CRIU image directory or checkpoint archive (tar, tar.gz or tar.zst with checkpoint/), got %d arguments", len(pos))
+	}
+	if pos[0] == "-" && *hostFile == "-" {
+		return usagef("the archive and --host cannot both read stdin")
+	}
+	var host *node.Node
+	if *hostFile != "" {
+		hs, err := readInputs(e, []string{*hostFile})
+		if err != nil {
+			return err
+		}
+		host = hs[0]
+		warnUnknown(e, host)
+	} else if host, err = node.Host(); err != nil {
+		return err
+	}
+	cp, err := criuimg.Open(pos[0], e.stdin, criuimg.Limits{})
+	if err != nil {
+		return err
+	}
+	r, err := criuimg.Check(cp, host)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		err = writeJSON(e.stdout, checkImageJSON(cp, host, r))
+	} else {
+		printCheckImage(e.stdout, cp, host, r)
+	}
+	if err != nil {
+		return err
+	}
+	if !r.Compatible() {
+		return errIncompatible
+	}
+	return nil
+}
+
+func checkImageJSON(cp *criuimg.Checkpoint, host *node.Node, r *criuimg.Result) checkImageReport {
+	rep := checkImageReport{Verdict: r.Verdict, Image: cp.Source, Format: cp.Format, Arch: r.Arch,
+		Host: host.Source, HostArch: r.HostArch, Blocking: nonNil(r.Blocking), Tasks: []checkImageTask{}}
+	for _, tr := range r.Tasks {
+		t := tr.Task
+		jt := checkImageTask{PID: t.PID, PPID: t.PPID, Comm: t.Comm, State: t.State, Machine: t.Machine,
+			Skipped: tr.Skipped, Features: []string{}, Missing: []string{}, Extra: []string{}}
+		if tr.Node != nil {
+			jt.Verdict = tr.Comparison.Verdict
+			jt.Words = hexWords(tr.Node.Words)
+			jt.Features = nonNil(tr.Node.Names())
+			jt.Missing = nonNil(tr.Comparison.Blocking)
+			jt.Extra = nonNil(tr.Comparison.Extra)
+		}
+		rep.Tasks = append(rep.Tasks, jt)
+	}
+	return rep
+}
+
+func printCheckImage(w io.Writer, cp *criuimg.Checkpoint, host *node.Node, r *criuimg.Result) {
+	fmt.Fprintf(w, "checkpoint %s (%s, %d task(s), %s)\n", cp.Source, cp.Format, len(cp.Tasks), r.Arch)
+	for _, tr := range r.Tasks {
+		t := tr.Task
+		if tr.Node == nil {
+			fmt.Fprintf(w, "  %s: not compared: %s\n", t.Label(), tr.Skipped)
+			continue
+		}
+		c := tr.Comparison
+		fmt.Fprintf(w, "  %s: %s; started with %s\n", t.Label(), c.Verdict, tr.Node.Words)
+		fmt.Fprintf(w, "      features: %s\n", list(tr.Node.Names()))
+		if len(c.Blocking) > 0 {
+			fmt.Fprintf(w, "      missing here: %s\n", list(c.Blocking))
+		}
+	}
+	switch {
+	case r.Arch != r.HostArch:
+		fmt.Fprintf(w, "%s: the checkpoint is for %s, %s is %s\n", r.Verdict, r.Arch, host.Label(), r.HostArch)
+	case r.Verdict == node.Incompatible:
+		fmt.Fprintf(w, "%s: %s lacks %d feature(s) the checkpointed tasks were started with: %s\n", r.Verdict, host.Label(), len(r.Blocking), list(r.Blocking))
+		fmt.Fprintf(w, "  a restored task that uses them gets SIGILL; checkpoint under a profile from hwcapctl baseline over every node it may be restored on\n")
+	case r.Verdict == node.Superset:
+		fmt.Fprintf(w, "%s: %s has every feature the %d checked task(s) were started with, and more\n", r.Verdict, host.Label(), r.Compared)
+	default:
+		fmt.Fprintf(w, "%s: %s has exactly the features the %d checked task(s) were started with\n", r.Verdict, host.Label(), r.Compared)
+	}
+}
