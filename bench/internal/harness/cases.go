@@ -163,7 +163,9 @@ func (e *Env) ExecCases(pid int) []Case {
 			if !populated {
 				e.dropRecords()
 				for i := 0; i < n; i++ {
-					if _, err := wrapper(BundlePlain)().Run(); err != nil {
+					c := wrapper(BundlePlain)()
+					c.After = nil // keep its record: a live container
+					if _, err := c.Run(); err != nil {
 						return &Cmd{Argv: []string{"/bin/sh", "-c", "echo cannot populate records: $0 >&2; exit 1", err.Error()}}
 					}
 				}
