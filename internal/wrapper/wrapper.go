@@ -163,7 +163,9 @@ func (w *Wrapper) create() (int, bool) {
 		}
 	}
 	if ValidID(id) {
-		GCRecords(w.node.RunDir, inv.Root, w.runtime)
+		if GCDue(w.node.RunDir, inv.Root, w.runtime, w.Now()) {
+			GCRecords(w.node.RunDir, inv.Root, w.runtime)
+		}
 		if err := WriteRecord(w.node.RunDir, rec); err != nil {
 			w.logf(LevelWarn, "container %s: %v (a later exec will ask %s state instead)", id, err, w.runtime)
 		}
