@@ -103,6 +103,11 @@ func (w *Wrapper) Run() int {
 	w.runtime = rt
 
 	if !inv.Help {
+		if inv.Command == CmdRestore {
+			if code, ok := w.restoreCheck(); !ok {
+				return code
+			}
+		}
 		switch inv.Command {
 		case CmdCreate, CmdRun, CmdRestore:
 			if code, ok := w.create(); !ok {

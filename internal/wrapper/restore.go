@@ -1,0 +1,142 @@
+package wrapper
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/hwcap/hwcap/internal/criuimg"
+	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/logging"
+	"github.com/hwcap/hwcap/internal/node"
+)
+
+// ErrRestoreIncompatible: the checkpoint's tasks were started with CPU
+// features this host lacks.
+var ErrRestoreIncompatible = errors.New("checkpoint needs CPU features this host lacks")
+
+// hostNode describes this host for the restore check (a variable for
+// tests). The wrapper has not masked itself yet when it runs, so these are
+// the words the kernel gives every process here.
+var hostNode = node.Host
+
+// ImagePath returns the CRIU image directory runc restore will read: the
+// last --image-path of the restore command, resolved against cwd, or
+// cwd/checkpoint when none is given (runc's default is relative to its
+// working directory, not to --bundle: runc restore does not chdir).
+func ImagePath(inv *Invocation, cwd string) string {
+	p := ""
+	if inv.Command == CmdRestore && inv.CommandIndex >= 0 {
+		for _, f := range scanFlags(inv.Args[inv.CommandIndex+1:], restoreFlags, false, false).flags {
+			if f.spec.name() == "image-path" {
+				p = f.value
+			}
+		}
+	}
+	if p == "" {
+		return filepath.Join(cwd, "checkpoint")
+	}
+	if !filepath.IsAbs(p) {
+		return filepath.Join(cwd, p)
+	}
+	return filepath.Clean(p)
+}
+
+// restoreCheck reads the checkpoint the runtime is about to restore and
+// compares every task's saved AT_HWCAP* words with this host's. CRIU
+// restores those words verbatim and checks no CPU feature itself (none at
+// all on arm64), so a task that picked an SVE path at start would die
+// with SIGILL on a host without SVE. The container's hwcap.dev/policy, else
+// the node's defaultPolicy, decides: enforce refuses the restore with one
+// line naming the missing features; warn logs and goes on. A checkpoint
+// that cannot be read is refused under enforce too: what cannot be
+// checked is not known to be safe. A missing image directory is left to
+// the runtime, which fails on it with its own message.
+func (w *Wrapper) restoreCheck() (int, bool) {
+	id := w.inv.ID()
+	cwd, err := w.Getwd()
+	if err != nil {
+		return w.fail(ExitRefused, fmt.Errorf("container %s: current directory: %w", id, err)), false
+	}
+	pol := w.restorePolicy(cwd)
+	dir := ImagePath(w.inv, cwd)
+	rec := logging.Record{Stage: CmdRestore, Policy: string(pol), Fields: logrus.Fields{"images": dir}}
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		// Nothing to restore: the runtime fails with its own message.
+		rec.Decision, rec.Reason = "no-images", "no checkpoint at "+dir
+		w.nodeRecord(rec)
+		return 0, true
+	}
+	r, err := w.checkImages(dir)
+	switch {
+	case err != nil:
+		err = fmt.Errorf("container %s: cannot check checkpoint %s against this host's CPU features: %w", id, dir, err)
+		rec.Decision, rec.Err = "unchecked", err
+	case !r.Compatible():
+		err = fmt.Errorf("container %s: %w: %s", id, ErrRestoreIncompatible, describe(dir, r))
+		rec.Decision, rec.Reason = r.Verdict, err.Error()
+		rec.Hidden = r.Blocking
+	default:
+		rec.Decision = r.Verdict
+		w.nodeRecord(rec)
+		return 0, true
+	}
+	if pol == enforce.Enforce {
+		w.nodeRecord(rec)
+		w.logged = true
+		code := w.fail(ExitRefused, fmt.Errorf("refusing restore under policy enforce: %w", err))
+		w.logged = false
+		return code, false
+	}
+	w.nodeRecord(rec)
+	w.logf(LevelWarn, "policy warn: restoring anyway: %v", err)
+	return 0, true
+}
+
+func (w *Wrapper) checkImages(dir string) (*criuimg.Result, error) {
+	cp, err := criuimg.ReadDir(dir, criuimg.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	host, err := hostNode()
+	if err != nil {
+		return nil, err
+	}
+	return criuimg.Check(cp, host)
+}
+
+// restorePolicy is the container's hwcap.dev/policy when its annotations
+// ask for a mask, else the node's default. Bad annotations are reported by
+// the mask step that follows; here they mean the node's default.
+func (w *Wrapper) restorePolicy(cwd string) enforce.Policy {
+	ann, _, err := ReadAnnotations(w.inv.ConfigPath(cwd))
+	if err == nil {
+		if req, err := w.node.Request(ann); err == nil && req != nil && req.Policy != "" {
+			return req.Policy
+		}
+	}
+	return w.node.DefaultPolicy
+}
+
+// describe says which features are missing, and for which tasks.
+func describe(dir string, r *criuimg.Result) string {
+	if r.Arch != r.HostArch {
+		return fmt.Sprintf("checkpoint %s is for %s, this host is %s", dir, r.Arch, r.HostArch)
+	}
+	var tasks []string
+	for _, tr := range r.Tasks {
+		if tr.Comparison != nil && !tr.Comparison.Compatible() {
+			tasks = append(tasks, tr.Task.Label())
+		}
+	}
+	if len(tasks) > 3 {
+		tasks = append(tasks[:3], fmt.Sprintf("%d more", len(tasks)-3))
+	}
+	return fmt.Sprintf("checkpoint %s: task(s) %s were started with %s, which this host lacks; restored, they get SIGILL when they use them (restore on a node that has them, or checkpoint under a hwcap.dev/profile every node satisfies)",
+		dir, strings.Join(tasks, ", "), strings.Join(r.Blocking, " "))
+}
