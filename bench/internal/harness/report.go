@@ -146,7 +146,11 @@ func (r *Report) Markdown(w io.Writer) {
 			fmt.Fprintf(w, "| %s | %.2f | %.2f | %.3f [%.3f, %.3f] | %+.2f [%+.2f, %+.2f] |",
 				x.Name, x.A.Median, x.B.Median, x.Ratio.Median, x.Ratio.P25, x.Ratio.P75, x.Diff.Median, x.Diff.P25, x.Diff.P75)
 			if rss {
-				fmt.Fprintf(w, " %.1f |", x.MaxRSS.Median/1024)
+				if x.MaxRSS != nil {
+					fmt.Fprintf(w, " %.1f |", x.MaxRSS.Median/1024)
+				} else {
+					fmt.Fprint(w, " n/a |")
+				}
 			}
 			fmt.Fprintln(w)
 		}

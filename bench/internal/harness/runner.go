@@ -19,7 +19,7 @@ type Result struct {
 	Diff     Summary `json:"diff_ms"` // B-A per pair
 	// MaxRSS is B's peak RSS in KiB (ru_maxrss of the process, forked
 	// from a tiny launcher), for the cases that ask for it.
-	MaxRSS Summary `json:"b_maxrss_kib"`
+	MaxRSS *Summary `json:"b_maxrss_kib,omitempty"`
 }
 
 // Measure runs warmup unrecorded pairs, then n pairs of c, alternating
@@ -54,7 +54,10 @@ func Measure(c Case, n, warmup int, progress io.Writer) (*Result, error) {
 	r := &Result{
 		Key: c.Key, Name: c.Name, Group: c.Group, Baseline: c.Baseline, Pairs: n,
 		A: Summarize(p.A), B: Summarize(p.B), Ratio: Summarize(p.Ratios()), Diff: Summarize(p.Diffs()),
-		MaxRSS: Summarize(rss),
+	}
+	if len(rss) > 0 {
+		s := Summarize(rss)
+		r.MaxRSS = &s
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "  %-55s ratio %.3f [%.3f, %.3f]  +%.2f ms  (%d pairs, %.1fs)\n",
