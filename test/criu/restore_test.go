@@ -1,0 +1,342 @@
+package criu
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/criuimg/imgtest"
+	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/node"
+	"github.com/hwcap/hwcap/internal/testutil"
+)
+
+var (
+	criuOnce sync.Once
+	criuBin  string
+	criuErr  error
+)
+
+// criu returns the CRIU that fetch.sh unpacks (Debian trixie's 4.1.1: the
+// host's 3.17.1 cannot dump on kernels >= 6.1x).
+func criu(t *testing.T) string {
+	t.Helper()
+	criuOnce.Do(func() {
+		out, err := exec.Command("./fetch.sh").Output()
+		if err != nil {
+			criuErr = fmt.Errorf("fetch.sh: %w", err)
+			return
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if v, ok := strings.CutPrefix(l, "CRIU="); ok {
+				criuBin = v
+			}
+		}
+		if criuBin == "" {
+			criuErr = fmt.Errorf("fetch.sh printed no CRIU=: %s", out)
+		}
+	})
+	if criuErr != nil {
+		t.Fatal(criuErr)
+	}
+	return criuBin
+}
+
+// cmd runs a command with stdin and stdout on /dev/null (a detached
+// container keeps whatever stdio it is given open) and returns its exit
+// code and stderr.
+func cmd(t *testing.T, dir string, env []string, argv ...string) (int, string) {
+	t.Helper()
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Dir, c.Env = dir, env
+	errf, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errf.Close()
+	// A detached container inherits stderr, and CRIU cannot dump a file
+	// outside the container's mounts: run and restore get /dev/null (and
+	// --log for what the wrapper and runc say).
+	if !slices.Contains(argv, "-d") {
+		c.Stderr = errf
+	}
+	done := make(chan error, 1)
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- c.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		_ = c.Process.Kill()
+		<-done
+		t.Fatalf("%q: timed out", argv)
+	}
+	b, _ := os.ReadFile(errf.Name())
+	t.Logf("%s -> %d\nstderr: %s", strings.Join(argv, " "), c.ProcessState.ExitCode(), b)
+	return c.ProcessState.ExitCode(), string(b)
+}
+
+// waitTicks waits until the payload's log has more than n lines and
+// returns the new count.
+func waitTicks(t *testing.T, log string, n int) int {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		b, _ := os.ReadFile(log)
+		if c := strings.Count(string(b), "\n"); c > n {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not grow past %d lines: the payload is not running", log, n)
+	return 0
+}
+
+// missingFeature returns a feature of this host's table the host lacks.
+func missingFeature(t *testing.T, host *node.Node) (string, hwcap.Words) {
+	t.Helper()
+	tab, err := host.Table()
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := tab.Missing(tab.Known(), host.Words)
+	if len(missing) == 0 {
+		t.Fatal("this host has every feature hwcap knows: nothing to make a checkpoint incompatible with")
+	}
+	w, err := tab.Bits(missing[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return missing[0], w
+}
+
+// withExtra copies image directory src to dst and ORs extra into the
+// saved AT_HWCAP* words of every mm image: a checkpoint as if taken on a
+// CPU with one more feature.
+func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
+	t.Helper()
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(e.Name(), "mm-") && strings.HasSuffix(e.Name(), ".img") {
+			n := binary.LittleEndian.Uint32(b[8:])
+			var m mm.MmEntry
+			if err := proto.Unmarshal(b[12:12+n], &m); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i+1 < len(m.MmSavedAuxv); i += 2 {
+				for w, typ := range hwcap.AuxvType {
+					if m.MmSavedAuxv[i] == typ {
+						m.MmSavedAuxv[i+1] |= extra[w]
+					}
+				}
+			}
+			if b, err = imgtest.Image("MM", &m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRestoreThroughWrapper checkpoints a real runc container with CRIU
+// and restores it through hwcap-runtime: the real checkpoint restores and
+// keeps running; the same checkpoint with one feature this host lacks
+// added to its saved words is refused under enforce (runc never runs) and
+// restored under warn, where CRIU puts the foreign words back verbatim.
+func TestRestoreThroughWrapper(t *testing.T) {
+	testutil.RequireRoot(t)
+	rt := testutil.RequireRuntime(t, "runc")
+	crit := criu(t)
+	gcc := testutil.RequireCommand(t, "gcc")
+	tmp := t.TempDir()
+	bins, err := testutil.BuildCommands(tmp, "hwcap-runtime", "hwcapctl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := testutil.NewBundle(t, "/svepath", "/log/log", "50")
+	if out, err := exec.Command(gcc, "-static", "-O2", "-o", filepath.Join(b.Rootfs, "svepath"), "payload/svepath.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	logDir := filepath.Join(tmp, "log")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b.Spec.Mounts = append(b.Spec.Mounts, specMount(logDir))
+	b.Write(t)
+	log := filepath.Join(logDir, "log")
+
+	cfg := filepath.Join(tmp, "node.json")
+	nodeLog := filepath.Join(tmp, "hwcap.log")
+	setPolicy := func(p string) {
+		data, _ := json.Marshal(map[string]any{"defaultPolicy": p, "runDir": filepath.Join(tmp, "run"), "logFile": nodeLog, "runtimes": []string{rt.Bin}})
+		if err := os.WriteFile(cfg, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPolicy("enforce")
+	env := append(os.Environ(), "HWCAP_CONFIG="+cfg)
+	id := testutil.ID("criu")
+	runtimeLog := filepath.Join(tmp, "runtime-log.json")
+	wrapper := func(args ...string) (int, string) {
+		os.Remove(runtimeLog)
+		code, stderr := cmd(t, b.Dir, env, append([]string{bins["hwcap-runtime"], "--root", rt.Root, "--criu", crit,
+			"--log", runtimeLog, "--log-format", "json"}, args...)...)
+		if l, err := os.ReadFile(runtimeLog); err == nil {
+			t.Logf("runtime log: %s", l)
+			stderr += string(l)
+		}
+		return code, stderr
+	}
+	t.Cleanup(func() { _, _ = wrapper("delete", "--force", id) })
+
+	if code, _ := wrapper("run", "-d", "--bundle", b.Dir, id); code != 0 {
+		t.Fatalf("run: exit %d", code)
+	}
+	n := waitTicks(t, log, 0)
+	img := filepath.Join(tmp, "img")
+	if code, _ := wrapper("checkpoint", "--image-path", img, "--work-path", filepath.Join(tmp, "w1"), id); code != 0 {
+		t.Fatalf("checkpoint: exit %d\n%s", code, criuErrors(filepath.Join(tmp, "w1", "dump.log")))
+	}
+	if code, _ := cmd(t, "", nil, bins["hwcapctl"], "check-image", img); code != 0 {
+		t.Fatalf("check-image of a checkpoint taken on this host: exit %d, want 0", code)
+	}
+
+	host, err := node.Host()
+	if err != nil {
+		t.Fatal(err)
+	}
+	feature, extra := missingFeature(t, host)
+	foreign := filepath.Join(tmp, "foreign")
+	withExtra(t, img, foreign, extra)
+	code, stderr := cmd(t, "", nil, bins["hwcapctl"], "check-image", foreign)
+	if code != 1 {
+		t.Fatalf("check-image of the foreign checkpoint: exit %d, want 1", code)
+	}
+
+	// enforce: refused before runc runs, one line naming the feature.
+	code, stderr = wrapper("restore", "-d", "--image-path", foreign, "--work-path", filepath.Join(tmp, "w2"), "--bundle", b.Dir, id)
+	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "refusing restore under policy enforce") ||
+		!strings.Contains(stderr, "were started with "+feature+", which this host lacks") {
+		t.Fatalf("restore of the foreign checkpoint under enforce: exit %d, stderr %q", code, stderr)
+	}
+	if c, _ := cmd(t, "", nil, rt.Bin, "--root", rt.Root, "state", id); c == 0 {
+		t.Fatal("runc has the container after a refused restore")
+	}
+	if _, err := os.Stat(filepath.Join(tmp, "w2")); err == nil {
+		t.Error("the work path exists: runc ran")
+	}
+
+	// The real checkpoint restores and keeps running; a child it forks
+	// after the restore runs too.
+	if code, _ := wrapper("restore", "-d", "--image-path", img, "--work-path", filepath.Join(tmp, "w3"), "--bundle", b.Dir, id); code != 0 {
+		t.Fatalf("restore: exit %d", code)
+	}
+	n = waitTicks(t, log, n)
+	if err := os.WriteFile(log+".fork", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitLine(t, log, "child pid=")
+
+	// warn: the foreign checkpoint is restored, with a warning, and CRIU
+	// gives the restored init the foreign words verbatim.
+	img2 := filepath.Join(tmp, "img2")
+	if code, _ := wrapper("checkpoint", "--image-path", img2, "--work-path", filepath.Join(tmp, "w4"), id); code != 0 {
+		t.Fatalf("second checkpoint: exit %d", code)
+	}
+	foreign2 := filepath.Join(tmp, "foreign2")
+	withExtra(t, img2, foreign2, extra)
+	setPolicy("warn")
+	code, stderr = wrapper("restore", "-d", "--image-path", foreign2, "--work-path", filepath.Join(tmp, "w5"), "--bundle", b.Dir, id)
+	if code != 0 || !strings.Contains(stderr, "policy warn: restoring anyway") || !strings.Contains(stderr, feature) {
+		t.Fatalf("restore under warn: exit %d, stderr %q", code, stderr)
+	}
+	n = waitTicks(t, log, n)
+	pid := statePID(t, rt, id)
+	v, err := auxv.ReadPID(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.HWCAPs(); !extra.SubsetOf(got) {
+		t.Errorf("restored init's saved words %v lack the checkpoint's %s (%v)", got, feature, extra)
+	}
+	nl, _ := os.ReadFile(nodeLog)
+	for _, want := range []string{`"decision":"incompatible"`, `"decision":"identical"`, `"stage":"restore"`} {
+		if !strings.Contains(string(nl), want) {
+			t.Errorf("node log lacks %s:\n%s", want, nl)
+		}
+	}
+}
+
+func waitLine(t *testing.T, file, prefix string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		f, err := os.Open(file)
+		if err == nil {
+			s := bufio.NewScanner(f)
+			for s.Scan() {
+				if strings.HasPrefix(s.Text(), prefix) {
+					f.Close()
+					return
+				}
+			}
+			f.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: no line starting %q", file, prefix)
+}
+
+func statePID(t *testing.T, rt *testutil.Runtime, id string) int {
+	t.Helper()
+	out, err := exec.Command(rt.Bin, "--root", rt.Root, "state", id).Output()
+	if err != nil {
+		t.Fatalf("runc state: %v", err)
+	}
+	var st struct {
+		Pid int `json:"pid"`
+	}
+	if err := json.Unmarshal(out, &st); err != nil || st.Pid <= 0 {
+		t.Fatalf("runc state %s: %v", out, err)
+	}
+	return st.Pid
+}
+
+// criuErrors returns the Error lines of a CRIU log, for failure messages.
+func criuErrors(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "Error") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
