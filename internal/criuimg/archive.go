@@ -99,7 +99,7 @@ func readArchive(r io.Reader, lim Limits) (*Checkpoint, error) {
 	case bytes.HasPrefix(head, magicZstd):
 		format = "tar+zstd"
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(uint64(lim.StreamBytes)))
+			zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(maxZstdWindow))
 		if err != nil {
 			return nil, fmt.Errorf("%w: zstd: %w", ErrBadArchive, err)
 		}
@@ -122,8 +122,11 @@ func readArchive(r io.Reader, lim Limits) (*Checkpoint, error) {
 			break
 		}
 		if err != nil {
-			if errors.Is(err, ErrTooLarge) {
+			switch {
+			case errors.Is(err, ErrTooLarge):
 				return nil, err
+			case errors.Is(err, zstd.ErrWindowSizeExceeded), errors.Is(err, zstd.ErrDecoderSizeExceeded):
+				return nil, fmt.Errorf("%w: zstd frame wants a window over %d bytes", ErrTooLarge, maxZstdWindow)
 			}
 			return nil, fmt.Errorf("%w: %s: entry %d: %w (want a tar, tar.gz or tar.zst checkpoint archive)", ErrBadArchive, format, n+1, err)
 		}

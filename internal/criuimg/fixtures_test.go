@@ -2,6 +2,7 @@ package criuimg
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -102,5 +103,38 @@ func TestRealFixtures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPodmanExport reads a real `podman container checkpoint --export`
+// archive (podman 4.3.1, its default zstd compression, CRIU 4.1.1).
+func TestPodmanExport(t *testing.T) {
+	cp, err := Open(filepath.Join("testdata", "x86_64", "podman-export.tar.zst"), nil, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.Format != "tar+zstd" || cp.Dir != ArchiveDir || len(cp.Tasks) != 1 {
+		t.Fatalf("%+v", cp)
+	}
+	task := cp.Tasks[0]
+	if task.PID != 1 || task.Comm != "svepath" || task.Auxv.HWCAPs() != (hwcap.Words{0x178bfbff, 0x2}) {
+		t.Errorf("task %+v", task)
+	}
+	r, err := Check(cp, capture(t, "x86_64-tcg.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Verdict != node.Incompatible || !reflect.DeepEqual(r.Blocking, []string{"vme", "ht", "fsgsbase"}) {
+		t.Errorf("%s %v", r.Verdict, r.Blocking)
+	}
+	// The images podman keeps beside checkpoint/ are not read, and the
+	// stream limit counts them: a limit below the archive's size stops it.
+	f, err := os.Open(filepath.Join("testdata", "x86_64", "podman-export.tar.zst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := ReadArchive(f, "export", Limits{StreamBytes: 64 << 10}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("64 KiB stream limit: %v", err)
 	}
 }

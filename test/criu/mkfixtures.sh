@@ -9,6 +9,9 @@
 #               saved auxv (PR_SET_MM_MAP) before the dump
 #   runc        runc checkpoint (runc --criu PATH) of a container whose
 #               init is svepath
+#   podman-export.tar.zst
+#               podman container checkpoint --export (podman's default zstd
+#               compression; kept whole: the archive format is the point)
 #
 # Only the images hwcap reads are kept (inventory.img, pstree.img,
 # core-*.img, mm-*.img): no memory pages, no file contents.
@@ -127,5 +130,19 @@ waitgrow "$work/runc-out/log"
 echo "runc: restored, $(tail -n1 "$work/runc-out/log")"
 runc delete -f "$id"
 keep "$work/runc" runc
+
+# 4. podman container checkpoint --export of a --rootfs container running
+# svepath (podman finds criu on PATH).
+mkdir -p "$work/pbin" "$work/prootfs"
+ln -s "$CRIU" "$work/pbin/criu"
+cp "$work/svepath" "$work/prootfs/svepath"
+pod=hwcap-fixture-$$
+podopts=(--runtime runc --cgroup-manager cgroupfs)
+PATH=$work/pbin:$PATH podman run -d --name "$pod" "${podopts[@]}" --network none --ulimit nofile=1024:1024 \
+	--ulimit nproc=1024:1024 --rootfs "$work/prootfs" /svepath /svepath.log 100 >/dev/null
+sleep 1
+PATH=$work/pbin:$PATH podman container checkpoint "${podopts[@]}" --export "$out/podman-export.tar.zst" "$pod" >/dev/null
+podman rm -f "$pod" >/dev/null
+echo "fixture podman-export.tar.zst: $(stat -c %s "$out/podman-export.tar.zst") bytes"
 "$CRIU" --version | head -n1 >"$out/criu-version.txt"
 uname -r >"$out/kernel.txt"
