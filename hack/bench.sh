@@ -13,6 +13,8 @@
 #   BENCH_NICE=        e.g. -5: run the measurements under nice -n -5 (a busy machine)
 #   BENCH_GROUPS=run,state,exec
 #   BENCH_BIN=bin      where the built binaries are
+#   BENCH_BASELINE=    another build's bin directory: adds paired cases of this
+#                      build against that one (e.g. the commit before a change)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,5 +51,6 @@ echo "== paired runs against plain runc (uptime: $(uptime))" >&2
 	-n "${BENCH_N:-100}" -n-exec "${BENCH_N_EXEC:-200}" \
 	-groups "${BENCH_GROUPS:-run,state,exec}" \
 	-gobench "$out/gobench.txt" \
+	${BENCH_BASELINE:+-baseline-bin "$BENCH_BASELINE"} \
 	-json "$out/latest.json" -md "$out/latest.md" \
 	-command "sudo make bench${BENCH_NICE:+ BENCH_NICE=$BENCH_NICE}" -nice "${BENCH_NICE:+nice -n $BENCH_NICE}"

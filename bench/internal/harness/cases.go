@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/hwcap/hwcap/internal/testutil"
 )
 
 // Groups of cases; each has its own baseline A.
@@ -14,6 +16,7 @@ const (
 	GroupRun   = "run"   // A = plain `runc run` of the static payload
 	GroupState = "state" // A = plain `runc state` of a created container
 	GroupExec  = "exec"  // A = a bare fork+exec of the static payload
+	GroupBuild = "build" // A = the same command from a baseline build (-baseline-bin)
 )
 
 // Case is a paired comparison: A (the baseline) and B are run alternately.
@@ -222,4 +225,43 @@ func (e *Env) ExecCases(pid int) []Case {
 			RSS: func() *Cmd { return &Cmd{Argv: []string{e.RSSLauncher, e.True}} }}}, cases...)
 	}
 	return cases
+}
+
+// BuildCases compare this build's binaries with a baseline build's (e.g.
+// the previous release, or the commit before a change), command for
+// command: A runs the baseline binary, B this build's.
+func (e *Env) BuildCases(baseDir string) ([]Case, error) {
+	base := map[string]string{}
+	for _, name := range []string{"hwcap-runtime", "hwcap-hook", "hwcap-shim"} {
+		p, err := filepath.Abs(filepath.Join(baseDir, name))
+		if err != nil {
+			return nil, err
+		}
+		if err := testutil.RequireStatic(p); err != nil {
+			return nil, fmt.Errorf("baseline build: %w", err)
+		}
+		base[name] = p
+	}
+	state, _ := json.Marshal(map[string]any{"ociVersion": "1.0.2-dev", "id": "x", "status": "created", "pid": 1,
+		"bundle": e.Bundles[BundleHook], "annotations": map[string]string{"io.example/other": "1"}})
+	pair := func(key, name string, mk func(bins map[string]string) *Cmd) Case {
+		return Case{Key: key, Name: name, Group: GroupBuild, Baseline: "baseline build",
+			A: func() *Cmd { return mk(base) }, B: func() *Cmd { return mk(e.Bins) }}
+	}
+	return []Case{
+		pair("build-wrapper-state", "hwcap-runtime state ($HWCAP_RUNTIME = static true)", func(b map[string]string) *Cmd {
+			return &Cmd{Argv: []string{b["hwcap-runtime"], "state", "x"}, Env: e.NodeEnv("HWCAP_RUNTIME=" + e.True)}
+		}),
+		pair("build-wrapper-create", "hwcap-runtime create, no annotation, then exec", func(b map[string]string) *Cmd {
+			dir := e.Bundles[BundlePlain]
+			return &Cmd{Argv: []string{b["hwcap-runtime"], "--root", e.Root, "create", "--bundle", dir, e.ID("build")},
+				Env: e.NodeEnv("HWCAP_RUNTIME=" + e.True), Dir: dir, After: e.dropRecords}
+		}),
+		pair("build-hook-none", "hwcap-hook createRuntime, no annotation", func(b map[string]string) *Cmd {
+			return &Cmd{Argv: []string{b["hwcap-hook"], "createRuntime"}, Env: e.NodeEnv(), Stdin: state}
+		}),
+		pair("build-shim-none", "hwcap-shim, no mask, then exec", func(b map[string]string) *Cmd {
+			return &Cmd{Argv: []string{b["hwcap-shim"], "--", e.True}, Env: envWith()}
+		}),
+	}, nil
 }

@@ -26,7 +26,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	goBench := fs.String("gobench", "", "file with `go test -bench -benchmem` output to include")
 	jsonOut := fs.String("json", "bench/results/latest.json", "where to write the JSON report (\"\" = nowhere)")
 	mdOut := fs.String("md", "", "also write the Markdown tables to this file")
-	groups := fs.String("groups", "run,state,exec", "which case groups to run")
+	groups := fs.String("groups", "run,state,exec", "which case groups to run (run, state, exec; build needs -baseline-bin)")
+	baseBin := fs.String("baseline-bin", "", "a baseline build's bin directory: adds the build group (this build vs that one)")
 	only := fs.String("only", "", "run only cases whose key contains this string")
 	keep := fs.Bool("keep", false, "keep the scratch directory")
 	command := fs.String("command", "make bench", "the command line recorded in the report")
@@ -41,13 +42,19 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	want := map[string]bool{}
 	for _, g := range strings.Split(*groups, ",") {
 		switch g = strings.TrimSpace(g); g {
-		case GroupRun, GroupState, GroupExec:
+		case GroupRun, GroupState, GroupExec, GroupBuild:
 			want[g] = true
 		case "":
 		default:
-			fmt.Fprintf(stderr, "hwcapbench: -groups: unknown group %q (want run, state, exec)\n", g)
+			fmt.Fprintf(stderr, "hwcapbench: -groups: unknown group %q (want run, state, exec, build)\n", g)
 			return 2
 		}
+	}
+	if *baseBin != "" {
+		want[GroupBuild] = true
+	} else if want[GroupBuild] {
+		fmt.Fprintln(stderr, "hwcapbench: -groups build needs -baseline-bin DIR")
+		return 2
 	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(stderr, "hwcapbench: needs root to run runc containers (sudo make bench)")
@@ -75,7 +82,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "hwcapbench: %d CPUs, %s, kernel %s, %s; load %s; scratch %s\n",
 		rep.Machine.NProc, rep.Machine.CPU, rep.Machine.Kernel, rep.Machine.Runc, rep.Machine.LoadStart, env.Dir)
 
-	if err := runGroups(env, rep, want, *only, *n, *nExec, *warmup, stderr); err != nil {
+	rep.BaselineBin = *baseBin
+	if err := runGroups(env, rep, want, *only, *baseBin, *n, *nExec, *warmup, stderr); err != nil {
 		fmt.Fprintf(stderr, "hwcapbench: %v\n", err)
 		return 1
 	}
@@ -121,7 +129,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func runGroups(env *Env, rep *Report, want map[string]bool, only string, n, nExec, warmup int, progress io.Writer) error {
+func runGroups(env *Env, rep *Report, want map[string]bool, only, baseBin string, n, nExec, warmup int, progress io.Writer) error {
 	var cases []Case
 	var pairs []int
 	add := func(cs []Case, k int) {
@@ -146,6 +154,13 @@ func runGroups(env *Env, rep *Report, want map[string]bool, only string, n, nExe
 		if want[GroupExec] {
 			add(env.ExecCases(pid), nExec)
 		}
+	}
+	if want[GroupBuild] {
+		cs, err := env.BuildCases(baseBin)
+		if err != nil {
+			return err
+		}
+		add(cs, nExec)
 	}
 	if len(cases) == 0 {
 		return errors.New("no case selected (see -groups and -only)")

@@ -13,17 +13,19 @@ import (
 
 // Report is everything one `make bench` measured.
 type Report struct {
-	Date     string    `json:"date"`
-	Command  string    `json:"command"`
-	Machine  Machine   `json:"machine"`
-	Payload  string    `json:"payload"`
-	Feature  string    `json:"masked_feature"`
-	Nice     string    `json:"nice,omitempty"`
-	Results  []*Result `json:"results"`
-	GoBench  []GoBench `json:"go_benchmarks"`
-	Sizes    []Size    `json:"binary_sizes"`
-	Targets  []Target  `json:"targets"`
-	Duration string    `json:"duration"`
+	Date    string  `json:"date"`
+	Command string  `json:"command"`
+	Machine Machine `json:"machine"`
+	Payload string  `json:"payload"`
+	Feature string  `json:"masked_feature"`
+	Nice    string  `json:"nice,omitempty"`
+	// BaselineBin is the baseline build of the build group, if any.
+	BaselineBin string    `json:"baseline_bin,omitempty"`
+	Results     []*Result `json:"results"`
+	GoBench     []GoBench `json:"go_benchmarks"`
+	Sizes       []Size    `json:"binary_sizes"`
+	Targets     []Target  `json:"targets"`
+	Duration    string    `json:"duration"`
 }
 
 // Size is one built binary.
@@ -121,6 +123,7 @@ func (r *Report) Markdown(w io.Writer) {
 		{GroupRun, "`runc run` of the static payload, paired with plain `runc run`", "plain runc"},
 		{GroupState, "`state` of a created container, paired with plain `runc state`", "plain runc"},
 		{GroupExec, "Each component on its own, paired with a bare fork+exec of the payload", "bare exec"},
+		{GroupBuild, "This build against the baseline build in " + "`" + r.BaselineBin + "`", "baseline"},
 	} {
 		var rows []*Result
 		for _, x := range r.Results {
