@@ -225,12 +225,65 @@ func bitsTrailing(x uint64) int {
 	return n
 }
 
+// bootID reads this boot's id with a plain open/read/close: it runs on
+// every container start (probe.Cached), and os.ReadFile's fstat and
+// poller registration cost as much again (make bench, BenchmarkCached).
 func bootID() string {
-	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	b, err := readSmall("/proc/sys/kernel/random/boot_id", unix.O_RDONLY|unix.O_CLOEXEC, 64)
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// readSmall reads at most limit bytes of path, opened with flags, without
+// Go's poller; more than limit bytes is an error.
+func readSmall(path string, flags, limit int) ([]byte, error) {
+	var fd int
+	err := retryEINTR(func() (err error) { fd, err = unix.Open(path, flags, 0); return err })
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	b, err := readAllFD(fd, limit)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, nil
+}
+
+// readAllFD reads fd to its end; more than limit bytes is an error.
+func readAllFD(fd, limit int) ([]byte, error) {
+	buf := make([]byte, 512)
+	n := 0
+	for {
+		if n == len(buf) {
+			if n > limit {
+				return nil, fmt.Errorf("larger than %d bytes", limit)
+			}
+			buf = append(buf, make([]byte, len(buf))...)
+		}
+		var m int
+		err := retryEINTR(func() (err error) { m, err = unix.Read(fd, buf[n:]); return err })
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			if n > limit {
+				return nil, fmt.Errorf("larger than %d bytes", limit)
+			}
+			return buf[:n], nil
+		}
+		n += m
+	}
+}
+
+func retryEINTR(fn func() error) error {
+	for {
+		if err := fn(); !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
 }
 
 // KernelRelease returns uname -r.
