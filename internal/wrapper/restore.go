@@ -10,20 +10,13 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/hwcap/hwcap/internal/criuimg"
 	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/logging"
-	"github.com/hwcap/hwcap/internal/node"
 )
 
 // ErrRestoreIncompatible: the checkpoint's tasks were started with CPU
 // features this host lacks.
 var ErrRestoreIncompatible = errors.New("checkpoint needs CPU features this host lacks")
-
-// hostNode describes this host for the restore check (a variable for
-// tests). The wrapper has not masked itself yet when it runs, so these are
-// the words the kernel gives every process here.
-var hostNode = node.Host
 
 // ImagePath returns the CRIU image directory runc restore will read: the
 // last --image-path of the restore command, resolved against cwd, or
@@ -98,18 +91,6 @@ func (w *Wrapper) restoreCheck() (int, bool) {
 	return 0, true
 }
 
-func (w *Wrapper) checkImages(dir string) (*criuimg.Result, error) {
-	cp, err := criuimg.ReadDir(dir, criuimg.Limits{})
-	if err != nil {
-		return nil, err
-	}
-	host, err := hostNode()
-	if err != nil {
-		return nil, err
-	}
-	return criuimg.Check(cp, host)
-}
-
 // restorePolicy is the container's hwcap.dev/policy when its annotations
 // ask for a mask, else the node's default. Bad annotations are reported by
 // the mask step that follows; here they mean the node's default.
@@ -124,14 +105,14 @@ func (w *Wrapper) restorePolicy(cwd string) enforce.Policy {
 }
 
 // describe says which features are missing, and for which tasks.
-func describe(dir string, r *criuimg.Result) string {
+func describe(dir string, r *imageReport) string {
 	if r.Arch != r.HostArch {
 		return fmt.Sprintf("checkpoint %s is for %s, this host is %s", dir, r.Arch, r.HostArch)
 	}
 	var tasks []string
-	for _, tr := range r.Tasks {
-		if tr.Comparison != nil && !tr.Comparison.Compatible() {
-			tasks = append(tasks, tr.Task.Label())
+	for _, t := range r.Tasks {
+		if t.Verdict == verdictIncompatible {
+			tasks = append(tasks, t.label())
 		}
 	}
 	if len(tasks) > 3 {

@@ -1,14 +1,17 @@
 package wrapper
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/hwcap/hwcap/internal/criuimg/imgtest"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/node"
+	"github.com/hwcap/hwcap/internal/testutil"
 )
 
 func TestImagePath(t *testing.T) {
@@ -34,13 +37,40 @@ var (
 	n1Words  = hwcap.Words{0x119fff}
 )
 
+var (
+	ctlOnce  sync.Once
+	ctlBuilt string
+	ctlErr   error
+)
+
+// fakeHost makes the restore check run the real hwcapctl (built once)
+// against a node description with words w instead of this host.
 func fakeHost(t *testing.T, w hwcap.Words) {
 	t.Helper()
-	old := hostNode
-	hostNode = func() (*node.Node, error) {
-		return &node.Node{Source: "this host", Kind: node.KindNode, Arch: "arm64", Words: w}, nil
+	ctlOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "hwcap-wrapper-ctl-")
+		if err != nil {
+			ctlErr = err
+			return
+		}
+		bins, err := testutil.BuildCommands(dir, "hwcapctl")
+		ctlBuilt, ctlErr = bins["hwcapctl"], err
+	})
+	if ctlErr != nil {
+		t.Fatalf("build hwcapctl: %v", ctlErr)
 	}
-	t.Cleanup(func() { hostNode = old })
+	host := filepath.Join(t.TempDir(), "host.json")
+	var buf bytes.Buffer
+	if err := (&node.Node{Source: "this host", Kind: node.KindNode, Arch: "arm64", Words: w}).Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(host, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oldPath, oldHost := ctlPath, ctlHost
+	ctlPath = func() (string, error) { return ctlBuilt, nil }
+	ctlHost = host
+	t.Cleanup(func() { ctlPath, ctlHost = oldPath, oldHost })
 }
 
 func images(t *testing.T, words hwcap.Words) string {
