@@ -221,7 +221,7 @@ func suggestKey(k string) string {
 	lk := strings.ToLower(k)
 	best, bestD := "", 4
 	for _, x := range Keys {
-		if d := distance(lk, x); d < bestD {
+		if d := hwcap.EditDistance(lk, x); d < bestD {
 			best, bestD = x, d
 		}
 	}
@@ -229,30 +229,6 @@ func suggestKey(k string) string {
 		return ""
 	}
 	return " (did you mean " + best + "?)"
-}
-
-// distance is the Levenshtein distance, bounded to short inputs.
-func distance(a, b string) int {
-	if len(a) > 64 {
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := 1
-			if a[i-1] == b[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // IsAnnotationError reports whether err is about a tenant's annotation (as

@@ -12,7 +12,7 @@ func (t *Table) Suggest(name string) []string {
 	limit := len(name)/2 + 1
 	var cs []cand
 	for _, f := range t.Features {
-		if d := editDistance(name, f.Name); d <= limit {
+		if d := EditDistance(name, f.Name); d <= limit {
 			cs = append(cs, cand{f.Name, d})
 		}
 	}
@@ -24,11 +24,13 @@ func (t *Table) Suggest(name string) []string {
 	return out
 }
 
-// editDistance is the Levenshtein distance of a and b, in bytes. Inputs are
-// bounded by the callers' token limits, so O(len(a)*len(b)) is fine.
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, in bytes, for "did
+// you mean" suggestions. b is a known short name; a tenant-supplied a longer
+// than 64 bytes is not compared (its distance is at least len(a)-len(b)
+// anyway) and yields len(a), so the cost stays O(64*len(b)).
+func EditDistance(a, b string) int {
 	if len(a) > 64 {
-		a = a[:64]
+		return len(a)
 	}
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
