@@ -18,23 +18,9 @@ import (
 // guard is createRuntime/prestart: the runtime has created the container
 // and its init waits (state.pid, a host pid) for `start`.
 func (r *run) guard() int {
-	st, err := spec.ReadState(r.h.Stdin)
-	if err != nil {
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s: %v\n", r.stage, err)
-		return ExitInvalid
-	}
-	if !config.HasAnnotations(st.Annotations) {
-		return ExitOK // the fast path: no file read, nothing logged
-	}
-	if err := r.setup(st.ID); err != nil {
-		return r.invalid(err)
-	}
-	m, err := r.resolve(st.Annotations)
-	if err != nil {
-		return r.fail(err)
-	}
-	if m.hidden.IsZero() {
-		return r.finish(ExitOK, DecisionNothing, nil)
+	st, m, code, done := r.begin()
+	if done {
+		return code
 	}
 	// 1. The waiting init already carries the mask: a wrapper runtime
 	//    masked the runtime, and the kernel passed the mask on.

@@ -4,30 +4,14 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/enforce"
-	"github.com/hwcap/hwcap/internal/spec"
 )
 
 // poststart confirms that the started process shows the mask.
 func (r *run) poststart() int {
-	st, err := spec.ReadState(r.h.Stdin)
-	if err != nil {
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s: %v\n", r.stage, err)
-		return ExitInvalid
-	}
-	if !config.HasAnnotations(st.Annotations) {
-		return ExitOK
-	}
-	if err := r.setup(st.ID); err != nil {
-		return r.invalid(err)
-	}
-	m, err := r.resolve(st.Annotations)
-	if err != nil {
-		return r.fail(err)
-	}
-	if m.hidden.IsZero() {
-		return r.finish(ExitOK, DecisionNothing, nil)
+	st, m, code, done := r.begin()
+	if done {
+		return code
 	}
 	if st.Pid <= 0 {
 		return r.fail(fmt.Errorf("%w: the state has no pid", errCheck))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/spec"
 )
 
 // mask is a resolved request on this host.
@@ -57,4 +58,30 @@ func (m *mask) describe() string {
 // leaks returns the hidden features words still shows, or nil.
 func (m *mask) leaks(words hwcap.Words) []string {
 	return m.table.Names(words.And(m.hidden))
+}
+
+// begin is the common start of the state-reading stages (guard,
+// poststart): read the state, leave at once when the container has no
+// hwcap.dev/* annotation (no file read, nothing logged), else load the node
+// configuration and resolve the mask. done reports that the stage is over
+// with exit code code (invalid input, or a mask that hides nothing here).
+func (r *run) begin() (st *spec.State, m *mask, code int, done bool) {
+	st, err := spec.ReadState(r.h.Stdin)
+	if err != nil {
+		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s: %v\n", r.stage, err)
+		return nil, nil, ExitInvalid, true
+	}
+	if !config.HasAnnotations(st.Annotations) {
+		return nil, nil, ExitOK, true
+	}
+	if err := r.setup(st.ID); err != nil {
+		return nil, nil, r.invalid(err), true
+	}
+	if m, err = r.resolve(st.Annotations); err != nil {
+		return nil, nil, r.fail(err), true
+	}
+	if m.hidden.IsZero() {
+		return nil, nil, r.finish(ExitOK, DecisionNothing, nil), true
+	}
+	return st, m, 0, false
 }
