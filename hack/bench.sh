@@ -6,7 +6,7 @@
 # make test. Needs root, runc and the binaries from make build.
 #
 # Knobs (environment):
-#   BENCH_N=100        pairs per `runc run` / `state` case (>= 50 for the report)
+#   BENCH_N=200        pairs per `runc run` / `state` case (>= 50 for the report)
 #   BENCH_N_EXEC=200   pairs per component-on-its-own case
 #   BENCH_COUNT=10     go test -count for the Go benchmarks
 #   BENCH_TIME=200ms   go test -benchtime
@@ -48,7 +48,7 @@ CGO_ENABLED=0 "$GO" build -o "$tmp/hwcapbench" ./bench/cmd/hwcapbench
 echo "== paired runs against plain runc (uptime: $(uptime))" >&2
 "${nice[@]}" "$tmp/hwcapbench" \
 	-bin "$bin" -runtime runc \
-	-n "${BENCH_N:-100}" -n-exec "${BENCH_N_EXEC:-200}" \
+	-n "${BENCH_N:-200}" -n-exec "${BENCH_N_EXEC:-200}" \
 	-groups "${BENCH_GROUPS:-run,state,exec}" \
 	-gobench "$out/gobench.txt" \
 	${BENCH_BASELINE:+-baseline-bin "$BENCH_BASELINE"} \

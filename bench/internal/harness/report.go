@@ -37,11 +37,16 @@ type Size struct {
 // Target is one of the issue's goals and whether this run met it.
 type Target struct {
 	Name     string  `json:"name"`
-	Measured float64 `json:"measured"`
+	Measured float64 `json:"measured"` // the median
+	CILo     float64 `json:"ci95_lo"`  // 95% confidence interval of the median
+	CIHi     float64 `json:"ci95_hi"`
 	Limit    float64 `json:"limit"`
 	Unit     string  `json:"unit"`
-	Met      bool    `json:"met"`
-	Basis    string  `json:"basis"`
+	Met      bool    `json:"met"` // the median is within the limit
+	// Verdict is "met" (the whole interval is within the limit), "missed"
+	// (all of it is above) or "inconclusive" (the limit is inside it).
+	Verdict string `json:"verdict"`
+	Basis   string `json:"basis"`
 }
 
 // BinarySizes lists the regular files in dir.
@@ -75,27 +80,40 @@ func (r *Report) Result(key string) *Result {
 // EvalTargets fills r.Targets from the results present.
 func (r *Report) EvalTargets() {
 	r.Targets = nil
-	add := func(name string, v, limit float64, unit, basis string) {
-		r.Targets = append(r.Targets, Target{Name: name, Measured: v, Limit: limit, Unit: unit, Met: v <= limit, Basis: basis})
+	add := func(name string, s Summary, scale func(float64) float64, limit float64, unit, basis string) {
+		t := Target{Name: name, Measured: scale(s.Median), CILo: scale(s.CILo), CIHi: scale(s.CIHi),
+			Limit: limit, Unit: unit, Basis: basis}
+		t.Met = t.Measured <= limit
+		switch {
+		case t.CIHi <= limit:
+			t.Verdict = "met"
+		case t.CILo > limit:
+			t.Verdict = "missed"
+		default:
+			t.Verdict = "inconclusive"
+		}
+		r.Targets = append(r.Targets, t)
 	}
+	same := func(v float64) float64 { return v }
 	for _, k := range []string{"run-wrapper-none", "run-hook-none"} {
 		if x := r.Result(k); x != nil {
-			add("no-annotation overhead: "+x.Name, (x.Ratio.Median-1)*100, 2, "%", "median of per-pair ratio to plain `runc run`, minus 1")
+			add("no-annotation overhead: "+x.Name, x.Ratio, func(v float64) float64 { return (v - 1) * 100 }, 2, "%",
+				"median of per-pair ratio to plain `runc run`, minus 1")
 		}
 	}
 	for _, k := range []string{"run-wrapper-mask", "run-hook-ann", "run-shim"} {
 		if x := r.Result(k); x != nil {
-			add("masked/annotated container overhead: "+x.Name, x.Diff.Median, 1, "ms", "median of per-pair difference to plain `runc run`")
+			add("masked/annotated container overhead: "+x.Name, x.Diff, same, 1, "ms", "median of per-pair difference to plain `runc run`")
 		}
 	}
 	for _, g := range r.GoBench {
 		if strings.HasSuffix(g.Pkg, "/probe") && g.Name == "BenchmarkCached" {
-			add("cached probe (probe.Cached hit)", g.NsOp.Median/1000, 50, "µs", "median ns/op of BenchmarkCached")
+			add("cached probe (probe.Cached hit)", g.NsOp, func(v float64) float64 { return v / 1000 }, 50, "µs", "median ns/op of BenchmarkCached runs")
 		}
 	}
 	for _, k := range []string{"exec-hook-ann", "exec-hook-poststart", "exec-hook-none"} {
 		if x := r.Result(k); x != nil {
-			add("hook run: "+x.Name, x.B.Median, 3, "ms", "median wall time, fork to reaped exit")
+			add("hook run: "+x.Name, x.B, same, 3, "ms", "median wall time, fork to reaped exit")
 		}
 	}
 }
@@ -174,13 +192,13 @@ func (r *Report) Markdown(w io.Writer) {
 		}
 	}
 	if len(r.Targets) > 0 {
-		fmt.Fprintln(w, "\n#### Targets\n\n| target | measured | limit | met | basis |\n|---|---:|---:|---|---|")
+		fmt.Fprintln(w, "\n#### Targets\n\n| target | median [95% CI] | limit | verdict | basis |\n|---|---:|---:|---|---|")
 		for _, t := range r.Targets {
-			met := "yes"
-			if !t.Met {
-				met = "**no**"
+			v := t.Verdict
+			if v != "met" {
+				v = "**" + v + "**"
 			}
-			fmt.Fprintf(w, "| %s | %.2f %s | %g %s | %s | %s |\n", t.Name, t.Measured, t.Unit, t.Limit, t.Unit, met, t.Basis)
+			fmt.Fprintf(w, "| %s | %.2f [%.2f, %.2f] %s | %g %s | %s | %s |\n", t.Name, t.Measured, t.CILo, t.CIHi, t.Unit, t.Limit, t.Unit, v, t.Basis)
 		}
 	}
 }

@@ -14,7 +14,11 @@ type Summary struct {
 	Max    float64 `json:"max"`
 	// MAD is the median absolute deviation from the median.
 	MAD float64 `json:"mad"`
-	N   int     `json:"n"`
+	// CILo and CIHi bound a 95% confidence interval of the median (order
+	// statistics, distribution-free); equal to Min and Max below 6 samples.
+	CILo float64 `json:"ci95_lo"`
+	CIHi float64 `json:"ci95_hi"`
+	N    int     `json:"n"`
 }
 
 // Summarize returns the Summary of xs (which it does not modify). An empty
@@ -31,6 +35,7 @@ func Summarize(xs []float64) Summary {
 		dev[i] = math.Abs(x - med)
 	}
 	slices.Sort(dev)
+	lo, hi := MedianCI(s)
 	return Summary{
 		Median: med,
 		P25:    Quantile(s, 0.25),
@@ -38,8 +43,22 @@ func Summarize(xs []float64) Summary {
 		Min:    s[0],
 		Max:    s[len(s)-1],
 		MAD:    Quantile(dev, 0.5),
+		CILo:   lo,
+		CIHi:   hi,
 		N:      len(s),
 	}
+}
+
+// MedianCI returns a 95% confidence interval of the median of the sorted
+// sample s: the order statistics at ranks n/2 ± 1.96·√n/2 (the normal
+// approximation to the binomial; no assumption about the distribution).
+func MedianCI(s []float64) (lo, hi float64) {
+	n := len(s)
+	k := int(math.Floor((float64(n) - 1.96*math.Sqrt(float64(n))) / 2))
+	if n < 6 || k < 0 {
+		return s[0], s[n-1]
+	}
+	return s[k], s[n-1-k]
 }
 
 // Quantile returns the q-quantile (0 <= q <= 1) of the sorted sample s by

@@ -32,9 +32,9 @@ func TestSummarize(t *testing.T) {
 		in   []float64
 		want Summary
 	}{
-		"odd unsorted": {[]float64{5, 1, 3}, Summary{Median: 3, P25: 2, P75: 4, Min: 1, Max: 5, MAD: 2, N: 3}},
-		"outlier":      {[]float64{1, 1, 2, 2, 4, 6, 9}, Summary{Median: 2, P25: 1.5, P75: 5, Min: 1, Max: 9, MAD: 1, N: 7}},
-		"constant":     {[]float64{7, 7, 7, 7}, Summary{Median: 7, P25: 7, P75: 7, Min: 7, Max: 7, MAD: 0, N: 4}},
+		"odd unsorted": {[]float64{5, 1, 3}, Summary{Median: 3, P25: 2, P75: 4, Min: 1, Max: 5, MAD: 2, CILo: 1, CIHi: 5, N: 3}},
+		"outlier":      {[]float64{1, 1, 2, 2, 4, 6, 9}, Summary{Median: 2, P25: 1.5, P75: 5, Min: 1, Max: 9, MAD: 1, CILo: 1, CIHi: 9, N: 7}},
+		"constant":     {[]float64{7, 7, 7, 7}, Summary{Median: 7, P25: 7, P75: 7, Min: 7, Max: 7, MAD: 0, CILo: 7, CIHi: 7, N: 4}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			orig := append([]float64(nil), tc.in...)
@@ -63,5 +63,19 @@ func TestPairs(t *testing.T) {
 	}
 	if math.Abs(d[0]-0.002) > 1e-12 || math.Abs(d[1]+0.010) > 1e-12 {
 		t.Errorf("diffs %v", d)
+	}
+}
+
+func TestMedianCI(t *testing.T) {
+	s := make([]float64, 100)
+	for i := range s {
+		s[i] = float64(i)
+	}
+	// n = 100: k = floor((100 - 19.6) / 2) = 40, ranks 40 and 59.
+	if lo, hi := MedianCI(s); lo != 40 || hi != 59 {
+		t.Errorf("MedianCI(0..99) = [%v, %v], want [40, 59]", lo, hi)
+	}
+	if lo, hi := MedianCI(s[:5]); lo != 0 || hi != 4 {
+		t.Errorf("small sample: [%v, %v], want the range", lo, hi)
 	}
 }
