@@ -207,10 +207,19 @@ func (e *Env) ExecCases(pid int) []Case {
 		{Key: "exec-wrapper-none", Name: "hwcap-runtime create, no annotation, then exec", Group: GroupExec, Baseline: base, A: floor, B: wrapper(BundlePlain)},
 		{Key: "exec-wrapper-mask", Name: "hwcap-runtime create + mask (warn), then exec", Group: GroupExec, Baseline: base, A: floor, B: wrapper(BundleMask)},
 		{Key: "exec-wrapper-mask-live", Name: fmt.Sprintf("hwcap-runtime create + mask (warn), %d live containers' records", LiveRecords), Group: GroupExec, Baseline: base, A: floor, B: live(BundleMask, LiveRecords)},
+		{Key: "exec-cfloor", Name: "minimal static C program, then exec (one extra exec)", Group: GroupExec, Baseline: base, A: floor, B: func() *Cmd { return &Cmd{Argv: []string{e.CFloor, e.True}, Env: envWith()} }},
 		{Key: "exec-gofloor", Name: "minimal static Go program, then exec (the Go floor)", Group: GroupExec, Baseline: base, A: floor, B: func() *Cmd { return &Cmd{Argv: []string{e.GoFloor, e.True}, Env: envWith()} }},
 		{Key: "exec-shim-none", Name: "hwcap-shim, no mask, then exec", Group: GroupExec, Baseline: base, A: floor, B: shim()},
 		{Key: "exec-shim-mask", Name: "hwcap-shim --mask (warn), probe cached", Group: GroupExec, Baseline: base, A: floor, B: shim("--mask", e.Keep.String(), "--policy", "warn", "--run-dir", e.RunDir)},
 		{Key: "exec-shim-cold", Name: "hwcap-shim --mask (warn), no probe cache (probes)", Group: GroupExec, Baseline: base, A: floor, B: shimCold},
+	}
+	if e.CFloor == "" {
+		for i, c := range cases {
+			if c.Key == "exec-cfloor" {
+				cases = append(cases[:i], cases[i+1:]...)
+				break
+			}
+		}
 	}
 	if e.RSSLauncher != "" {
 		for i := range cases {

@@ -35,6 +35,9 @@ type Env struct {
 	Bins    map[string]string // hwcap-runtime, hwcap-hook, hwcap-shim, ...
 	True    string            // host path of the static payload
 	GoFloor string            // a minimal static Go program that execs its arguments
+	// CFloor is a tiny static C program that execs its arguments: one
+	// extra exec at its cheapest; "" without gcc -static.
+	CFloor string
 	// RSSLauncher is a tiny static C program that forks, execs its
 	// arguments and prints the child's ru_maxrss; "" without gcc -static.
 	RSSLauncher string
@@ -194,17 +197,31 @@ int main(int argc, char **argv) {
 
 const rssMarker = "hwcapbench-maxrss-kib="
 
+const cFloorSrc = `#include <unistd.h>
+int main(int argc, char **argv) {
+	if (argc < 2) return 125;
+	execv(argv[1], argv + 1);
+	return 126;
+}
+`
+
 func (e *Env) rssLauncher() {
-	src := filepath.Join(e.Dir, "rss.c")
-	out := filepath.Join(e.Dir, "rss")
-	if os.WriteFile(src, []byte(rssLauncherSrc), 0o644) != nil {
-		return
+	e.RSSLauncher = e.cc("rss", rssLauncherSrc, "no peak RSS")
+	e.CFloor = e.cc("cfloor", cFloorSrc, "no C exec floor")
+}
+
+// cc builds a static C program, or returns "" and says what is missing.
+func (e *Env) cc(name, src, missing string) string {
+	c := filepath.Join(e.Dir, name+".c")
+	out := filepath.Join(e.Dir, name)
+	if os.WriteFile(c, []byte(src), 0o644) != nil {
+		return ""
 	}
-	if b, err := exec.Command("gcc", "-static", "-Os", "-o", out, src).CombinedOutput(); err != nil {
-		e.logf("hwcapbench: no peak RSS (gcc -static failed: %v: %s)", err, oneLine(string(b)))
-		return
+	if b, err := exec.Command("gcc", "-static", "-Os", "-o", out, c).CombinedOutput(); err != nil {
+		e.logf("hwcapbench: %s (gcc -static failed: %v: %s)", missing, err, oneLine(string(b)))
+		return ""
 	}
-	e.RSSLauncher = out
+	return out
 }
 
 // goFloorSrc is the least a Go program can do before exec: what any Go
