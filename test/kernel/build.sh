@@ -6,6 +6,7 @@
 # Cache: ${HWCAP_CACHE:-/var/cache/hwcap}/kernel/
 #   src/<pkgver>-<patch-sha>/   extracted linux-source-7.3 tree with the patch
 #   <arch>-<key>/               bzImage|Image, config, build.log, key.txt
+#                               (only the newest key of each arch is kept)
 # <key> is the sha256 of the source package version, the compiler version,
 # the patch, the config fragments and this script. A hit takes well under a
 # second; a miss builds in a temporary directory and renames it into place.
@@ -37,7 +38,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 patchfile=$here/hwcap-inherit.patch
 fragments=("$here/config/common.fragment" "$here/config/$arch.fragment")
 cache=${HWCAP_CACHE:-/var/cache/hwcap}/kernel
-tarball=${HWCAP_KERNEL_TARBALL:-/usr/src/$SRCPKG.tar.xz}
+default_tarball=/usr/src/$SRCPKG.tar.xz
+tarball=${HWCAP_KERNEL_TARBALL:-$default_tarball}
 jobs=${HWCAP_KERNEL_JOBS:-2}
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "bad HWCAP_KERNEL_JOBS \"$jobs\": use a positive integer"
 for f in "$patchfile" "${fragments[@]}"; do
@@ -63,12 +65,16 @@ install_source() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t "$SUITE" "$SRCPKG" >&2 ||
 		die "apt-get install -t $SUITE $SRCPKG failed"
 }
-[[ -r $tarball ]] || install_source
-[[ -r $tarball ]] || die "$tarball not found after installing $SRCPKG: set HWCAP_KERNEL_TARBALL"
+if [[ ! -r $tarball ]]; then
+	[[ $tarball == "$default_tarball" ]] ||
+		die "HWCAP_KERNEL_TARBALL \"$tarball\" is not a readable file: point it at a kernel source tarball or unset it"
+	install_source
+	[[ -r $tarball ]] || die "$tarball not found after installing $SRCPKG: set HWCAP_KERNEL_TARBALL"
+fi
 
 # Source identity: the Debian package version for the packaged tarball,
 # else the tarball's own sha256.
-if [[ $tarball == /usr/src/$SRCPKG.tar.xz ]] && ver=$(dpkg-query -W -f '${Version}' "$SRCPKG" 2>/dev/null) && [[ -n $ver ]]; then
+if [[ $tarball == "$default_tarball" ]] && ver=$(dpkg-query -W -f '${Version}' "$SRCPKG" 2>/dev/null) && [[ -n $ver ]]; then
 	srcid="$SRCPKG $ver"
 else
 	srcid="tarball $(sha256sum <"$tarball" | cut -c1-64)"
@@ -195,4 +201,8 @@ printf 'source: %s\ncompiler: %s\nkernel: %s\nbuild_seconds: %s\nloadavg: %s\n' 
 	"$secs" "$(cut -d' ' -f1-3 /proc/loadavg)" >"$stage/key.txt"
 [[ ! -e $out ]] || rm -rf "$out" # a leftover without an image
 mv -T "$stage" "$out" || die "cannot move the build into $out"
+# Results for other keys of this arch are stale now.
+for old in "$cache/$arch"-*; do
+	[[ $old == "$out" ]] || rm -rf "$old"
+done
 echo "$out/$target"
