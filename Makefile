@@ -44,6 +44,10 @@ lint:
 fuzz:
 	hack/fuzz.sh $(FUZZTIME)
 
+## bench: what hwcap costs per container against plain runc (root; ~3 min; not part of make test)
+bench: build
+	hack/bench.sh
+
 ## demo: the main job — a real runc container whose processes get a mask
 demo: deps build
 	hack/demo.sh
