@@ -138,3 +138,46 @@ func TestPodmanExport(t *testing.T) {
 		t.Errorf("64 KiB stream limit: %v", err)
 	}
 }
+
+// TestArm64Fixtures: images CRIU 4.1.1 dumped in an arm64 QEMU guest
+// (-cpu a64fx, SVE) on the patched kernel (test/criu/vm-roundtrip.sh):
+// svepath unmasked (it took the SVE path) and under hwcap-shim with the
+// baseline profile of a64fx and N1 (it took the NEON path). The a64fx
+// capture (Debian's stock kernel) has evtstrm, which the test kernel does
+// not enable: a superset, not identical.
+func TestArm64Fixtures(t *testing.T) {
+	for _, tc := range []struct {
+		dir      string
+		words    hwcap.Words
+		verdicts map[string]string
+		blocking []string // against N1
+	}{
+		{"plain", hwcap.Words{0x415ffb}, map[string]string{"arm64-neoverse-n1.txt": node.Incompatible, "arm64-a64fx.txt": node.Superset,
+			"arm64-ref-graviton3-neoverse-v1.txt": node.Superset, "arm64-cortex-a72.txt": node.Incompatible}, []string{"fcma", "sve"}},
+		{"masked", hwcap.Words{0x11ffb}, map[string]string{"arm64-neoverse-n1.txt": node.Superset, "arm64-a64fx.txt": node.Superset,
+			"arm64-ref-graviton2-neoverse-n1.txt": node.Superset, "arm64-cortex-a72.txt": node.Incompatible}, nil},
+	} {
+		t.Run(tc.dir, func(t *testing.T) {
+			cp, err := ReadDir(filepath.Join("testdata", "arm64", tc.dir), Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cp.Tasks) != 1 || cp.Tasks[0].Comm != "svepath" || cp.Tasks[0].Arch != "arm64" || cp.Tasks[0].Machine != "AARCH64" ||
+				cp.Tasks[0].Auxv.HWCAPs() != tc.words {
+				t.Fatalf("tasks %+v", cp.Tasks)
+			}
+			for c, want := range tc.verdicts {
+				r, err := Check(cp, capture(t, c))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Verdict != want {
+					t.Errorf("against %s: %s (blocking %v), want %s", c, r.Verdict, r.Blocking, want)
+				}
+				if c == "arm64-neoverse-n1.txt" && !reflect.DeepEqual(r.Blocking, tc.blocking) {
+					t.Errorf("against N1: blocking %v, want %v", r.Blocking, tc.blocking)
+				}
+			}
+		})
+	}
+}

@@ -216,3 +216,23 @@ func tarGzFuzz(f *testing.F, dir string) []byte {
 	tw.Close()
 	return buf.Bytes()
 }
+
+// TestCheckImageArm64: the images of the arm64 two-guest round trip
+// (test/criu/vm-roundtrip.sh): the unmasked SVE checkpoint is
+// incompatible with an N1 node, naming sve; the one taken under the
+// baseline profile is compatible.
+func TestCheckImageArm64(t *testing.T) {
+	arm := filepath.Join("..", "criuimg", "testdata", "arm64")
+	r := mustRun(t, ExitFail, "check-image", filepath.Join(arm, "plain"), "--host", capture("arm64-neoverse-n1.txt"))
+	if !strings.Contains(r.stdout, "(svepath): incompatible; started with hwcap=0x415ffb") ||
+		!strings.Contains(r.stdout, "lacks 2 feature(s) the checkpointed tasks were started with: fcma sve\n") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	mustRun(t, ExitFail, "check-image", filepath.Join(arm, "plain"), "--host", capture("arm64-ref-graviton2-neoverse-n1.txt"))
+	r = mustRun(t, ExitOK, "check-image", filepath.Join(arm, "masked"), "--host", capture("arm64-neoverse-n1.txt"))
+	if !strings.Contains(r.stdout, "superset: ") {
+		t.Errorf("stdout %q", r.stdout)
+	}
+	// The profile the masked checkpoint ran under is what check says too.
+	mustRun(t, ExitOK, "check", "--profile", filepath.Join(arm, "profile.json"), "--host", capture("arm64-neoverse-n1.txt"))
+}
