@@ -37,12 +37,18 @@ test: build
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	shellcheck hack/*.sh test/vm/*.sh .ci/run
+	shellcheck hack/*.sh test/vm/*.sh test/kernel/*.sh test/e2e/*.sh test/criu/*.sh .ci/run
 	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed; skipped"; fi
 
 ## fuzz: run every fuzz target for FUZZTIME (default 60s) each
 fuzz:
 	hack/fuzz.sh $(FUZZTIME)
+
+## e2e: patched kernels under QEMU (x86_64, arm64): every process of a container masked;
+##      then the arm64 CRIU round trip between an SVE and a non-SVE guest
+e2e: build
+	test/e2e/e2e.sh
+	test/criu/vm-roundtrip.sh
 
 ## bench: what hwcap costs per container against plain runc (root; ~3 min; not part of make test)
 bench: build
