@@ -11,6 +11,9 @@
 #   HWCAP_E2E_OUT       output directory (default: bin/e2e in the checkout)
 #   HWCAP_E2E_MACHINES  guests to boot, ARCH/CPU separated by spaces
 #                       (default "amd64/max arm64/max arm64/neoverse-n1")
+#   HWCAP_E2E_KERNEL    "test" (default): the patched kernels of test/kernel;
+#                       "stock": Debian's stock kernels (test/vm's default), a
+#                       negative control: every masking check must then FAIL
 #   HWCAP_CACHE         cache root of test/kernel and test/vm (default /var/cache/hwcap)
 #   GO                  the go command (default go)
 # Output in HWCAP_E2E_OUT: results.jsonl (one JSON object per check, every
@@ -29,9 +32,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 out=${HWCAP_E2E_OUT:-$repo/bin/e2e}
 machines=${HWCAP_E2E_MACHINES:-amd64/max arm64/max arm64/neoverse-n1}
+kmode=${HWCAP_E2E_KERNEL:-test}
 GO=${GO:-go}
 export CGO_ENABLED=0
 
+case $kmode in test | stock) ;; *) die "HWCAP_E2E_KERNEL: bad value \"$kmode\" (want test or stock)" ;; esac
 command -v "$GO" >/dev/null || die "$GO not found: put Go 1.26+ on PATH"
 for m in $machines; do
 	[[ $m =~ ^(amd64|arm64)/[A-Za-z0-9_.,=+-]+$ ]] || die "HWCAP_E2E_MACHINES: bad entry \"$m\" (want ARCH/CPU, ARCH amd64 or arm64, e.g. arm64/max)"
@@ -60,6 +65,10 @@ arches=$({ echo "$guestarches"; echo "$hostarch"; } | sort -u)
 # 1. The patched kernels: no kernel, no e2e (a failure here fails the run).
 declare -A kernel
 for a in $guestarches; do
+	if [[ $kmode == stock ]]; then
+		kernel[$a]=stock
+		continue
+	fi
 	karch=$a
 	[[ $a == amd64 ]] && karch=x86_64
 	t=$SECONDS
@@ -95,9 +104,15 @@ for m in "${mlist[@]}"; do
 	vm=$out/vm-$a-$cpu
 	mkdir -p "$vm"
 	{ printf 'E2E_CPU=%s\n' "$cpu"; cat "$here/guest.sh"; } >"$out/guest-$a-$cpu.sh"
-	log "booting $m on $(basename "$(dirname "${kernel[$a]}")")"
+	kargs=()
+	if [[ ${kernel[$a]} == stock ]]; then
+		log "booting $m on Debian's stock kernel (negative control: the masking checks must fail)"
+	else
+		log "booting $m on $(basename "$(dirname "${kernel[$a]}")")"
+		kargs=(--kernel "${kernel[$a]}")
+	fi
 	set +e
-	"$repo/test/vm/run.sh" --arch "$a" --cpu "$cpu" --kernel "${kernel[$a]}" \
+	"$repo/test/vm/run.sh" --arch "$a" --cpu "$cpu" "${kargs[@]}" \
 		--script "$out/guest-$a-$cpu.sh" --out "$vm" --timeout 600 \
 		--add "$out/build/$a/bin:/usr/local/bin" \
 		--add "$out/build/$a/libexec/hwcapreport:/usr/local/libexec/hwcap-e2e/hwcapreport" \
