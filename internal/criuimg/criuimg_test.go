@@ -232,7 +232,7 @@ func TestBadInput(t *testing.T) {
 			if tc.files != nil {
 				_, err := ReadDir(writeDir(t, tc.files), tc.lim)
 				check("directory", err)
-				if tc.want != ErrTooLarge || tc.lim.Tasks > 0 || tc.lim.FileSize > 0 || tc.lim.TotalKept > 0 {
+				if !errors.Is(tc.want, ErrTooLarge) || tc.lim.Tasks > 0 || tc.lim.FileSize > 0 || tc.lim.TotalKept > 0 {
 					_, err = ReadArchive(bytes.NewReader(tarOf(t, "checkpoint/", tc.files)), "x.tar", tc.lim)
 					check("tar", err)
 				}

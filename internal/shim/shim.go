@@ -139,7 +139,7 @@ func Parse(args []string, getenv func(string) string) (*Settings, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("%v (see hwcap-shim --help)", err)
+		return nil, fmt.Errorf("%w (see hwcap-shim --help)", err)
 	}
 	if *showVersion {
 		return nil, fmt.Errorf("%w: version %s", flag.ErrHelp, version.Version)

@@ -107,7 +107,7 @@ func (w *Wrapper) checkImages(dir string) (*imageReport, error) {
 	}
 	var r imageReport
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil || r.Verdict == "" {
-		return nil, fmt.Errorf("%s check-image: unreadable report: %v", ctl, err)
+		return nil, fmt.Errorf("%s check-image: unreadable report: %w", ctl, err)
 	}
 	return &r, nil
 }

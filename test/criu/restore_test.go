@@ -235,7 +235,7 @@ func TestRestoreThroughWrapper(t *testing.T) {
 	withExtra(t, img, foreign, extra)
 	code, stderr := cmd(t, "", nil, bins["hwcapctl"], "check-image", foreign)
 	if code != 1 {
-		t.Fatalf("check-image of the foreign checkpoint: exit %d, want 1", code)
+		t.Fatalf("check-image of the foreign checkpoint: exit %d, want 1; stderr %q", code, stderr)
 	}
 
 	// enforce: refused before runc runs, one line naming the feature.
@@ -275,7 +275,7 @@ func TestRestoreThroughWrapper(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "policy warn: restoring anyway") || !strings.Contains(stderr, feature) {
 		t.Fatalf("restore under warn: exit %d, stderr %q", code, stderr)
 	}
-	n = waitTicks(t, log, n)
+	waitTicks(t, log, n)
 	pid := statePID(t, rt, id)
 	v, err := auxv.ReadPID(pid)
 	if err != nil {

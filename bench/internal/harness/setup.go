@@ -157,7 +157,7 @@ func (e *Env) payload() error {
 	} else {
 		bb, err := exec.LookPath("busybox")
 		if err != nil || testutil.RequireStatic(bb) != nil {
-			return fmt.Errorf("no static payload: gcc -static failed (%v: %s) and no static busybox (install libc6-dev or busybox-static)", gccErr, oneLine(string(gccOut)))
+			return fmt.Errorf("no static payload: gcc -static failed (%w: %s) and no static busybox (install libc6-dev or busybox-static)", gccErr, oneLine(string(gccOut)))
 		}
 		if err := copyFile(bb, filepath.Join(e.Rootfs, "busybox"), 0o755); err != nil {
 			return err
