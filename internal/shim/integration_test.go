@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hwcap/hwcap/internal/auxv"
-	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/probe"
 	"github.com/hwcap/hwcap/internal/testutil"
 )
@@ -41,27 +40,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// hostFeature returns the first known feature this host has.
-func hostFeature(t *testing.T) (hwcap.Feature, hwcap.Words) {
-	t.Helper()
-	tab, err := hwcap.Host()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auxv.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	host := v.HWCAPs()
-	for _, f := range tab.Features {
-		if host.Has(f.Word, f.Bit) {
-			return f, host
-		}
-	}
-	t.Fatalf("host words %s have no known feature", host)
-	return hwcap.Feature{}, host
 }
 
 // kernelInherits asks the real probe.
@@ -126,7 +104,7 @@ func readPause(t *testing.T, fifo string, exited <-chan struct{}) (int, error) {
 // root, as uid 65534, and inside a user namespace.
 func TestShimMasksItself(t *testing.T) {
 	testutil.RequireRoot(t)
-	f, host := hostFeature(t)
+	f, host, _ := testutil.HostFeature(t)
 	want := host.AndNot(f.Words())
 	cases := map[string]struct {
 		wrap []string
@@ -185,7 +163,7 @@ func TestShimMasksItself(t *testing.T) {
 // TestProbeMatchesObservation runs a real command under the shim and checks
 // the probe's verdict against what that command was actually given.
 func TestProbeMatchesObservation(t *testing.T) {
-	f, host := hostFeature(t)
+	f, host, _ := testutil.HostFeature(t)
 	cmd := exec.Command(shimBin, "--policy", "warn", "--run-dir", t.TempDir(), "--deny", f.Name, "--", "cat", "/proc/self/auxv")
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
 	var stderr bytes.Buffer
@@ -213,7 +191,7 @@ func TestProbeMatchesObservation(t *testing.T) {
 // TestEnforce: under enforce, a kernel that does not pass masks on stops
 // the command from starting, with one line; one that does lets it run.
 func TestEnforce(t *testing.T) {
-	f, _ := hostFeature(t)
+	f, _, _ := testutil.HostFeature(t)
 	marker := filepath.Join(t.TempDir(), "started")
 	cmd := exec.Command(shimBin, "--run-dir", t.TempDir(), "--deny", f.Name, "--", "touch", marker)
 	cmd.Env = []string{"PATH=/usr/bin:/bin"}
@@ -248,7 +226,7 @@ func TestExitCodes(t *testing.T) {
 	if err := os.WriteFile(noexec, []byte("#!/bin/sh\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, _ := hostFeature(t)
+	f, _, _ := testutil.HostFeature(t)
 	cases := map[string]struct {
 		args []string
 		code int

@@ -146,7 +146,8 @@ func TestCorpusSize(t *testing.T) {
 func TestCorpus(t *testing.T) {
 	testutil.RequireRoot(t)
 	bins := binaries(t)
-	feature := hostFeature(t)
+	f, _, _ := testutil.HostFeature(t)
+	feature := f.Name
 	cases := loadCases(t)
 	names := make([]string, 0, len(cases))
 	for n := range cases {
@@ -487,27 +488,6 @@ func pausedShim(t *testing.T, bins map[string]string, feature, dir string) int {
 		t.Fatal("the paused shim did not report its pid")
 	}
 	return 0
-}
-
-// hostFeature is a named feature this host has, so that a mask hiding it
-// really hides something.
-func hostFeature(t *testing.T) string {
-	t.Helper()
-	tab, err := hwcap.Host()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auxv.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range tab.Names(v.HWCAPs()) {
-		if !strings.Contains(n, ":") {
-			return n
-		}
-	}
-	t.Fatal("no named host feature")
-	return ""
 }
 
 var builtBins map[string]string

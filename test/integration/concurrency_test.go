@@ -73,7 +73,7 @@ func (d *dirEvents) drain() (created, renamed map[string]int, overflow bool) {
 // whole JSON record, with the records each container should leave.
 func TestConcurrency50Containers(t *testing.T) {
 	rt := testutil.RequireRuntime(t, "runc")
-	feat := hostFeature(t)
+	feat := hostFeatureName(t)
 	n := newHookNode(t, "warn", false)
 	w := wrapped(t, rt)
 	if err := os.MkdirAll(n.RunDir, 0o755); err != nil {

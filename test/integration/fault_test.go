@@ -84,7 +84,7 @@ func mountTmpfs(t *testing.T, dir string, flags uintptr, opts string) {
 
 func TestFaultRunDirUnusable(t *testing.T) {
 	rt := testutil.RequireRuntime(t, "runc")
-	feat := hostFeature(t)
+	feat := hostFeatureName(t)
 	for _, kind := range []string{"file", "read-only"} {
 		t.Run(kind, func(t *testing.T) {
 			n := newHookNode(t, "warn", false)
@@ -147,7 +147,7 @@ func wholeLines(t *testing.T, path string) int {
 
 func TestFaultLogFull(t *testing.T) {
 	rt := testutil.RequireRuntime(t, "runc")
-	feat := hostFeature(t)
+	feat := hostFeatureName(t)
 	t.Run("dev-full", func(t *testing.T) {
 		n := newHookNode(t, "warn", false)
 		setNode(t, n, "warn", map[string]any{"logFile": "/dev/full"})
@@ -217,7 +217,7 @@ func TestFaultLogFull(t *testing.T) {
 // in time), so that runc's hook timeout kills it mid-run.
 func TestFaultKilledHook(t *testing.T) {
 	rt := testutil.RequireRuntime(t, "runc")
-	feat := hostFeature(t)
+	feat := hostFeatureName(t)
 	n := newHookNode(t, "warn", false)
 	fan, err := unix.FanotifyInit(unix.FAN_CLASS_CONTENT|unix.FAN_CLOEXEC, unix.O_RDONLY)
 	if err != nil {

@@ -39,7 +39,7 @@ func runHook(t *testing.T, n *hookNode, stage string, state map[string]any) (int
 // must confirm it; an unmasked process must fail poststart under enforce.
 func TestHookReadsRealMaskedProcess(t *testing.T) {
 	testutil.RequireRoot(t)
-	feat, _ := hookHostFeature(t)
+	feat := hostFeatureName(t)
 	bins := hookBinaries(t)
 	n := newHookNode(t, "enforce", false)
 	dir := t.TempDir()

@@ -13,8 +13,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/hwcap/hwcap/internal/auxv"
-	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/testutil"
 )
 
@@ -150,26 +148,4 @@ func hookBundle(t *testing.T, n *hookNode, ann map[string]string, args ...string
 	b.Spec.Annotations = ann
 	b.Write(t)
 	return b
-}
-
-// hookHostFeature returns a feature this host has (to deny) and the
-// host's table.
-func hookHostFeature(t *testing.T) (string, *hwcap.Table) {
-	t.Helper()
-	tab, err := hwcap.Host()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auxv.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := tab.Names(v.HWCAPs())
-	for _, name := range names {
-		if !strings.Contains(name, ":bit") {
-			return name, tab
-		}
-	}
-	t.Fatalf("host has no named feature in AT_HWCAP*: %v", names)
-	return "", nil
 }

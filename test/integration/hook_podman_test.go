@@ -121,7 +121,7 @@ func hookArgsOf(cfg map[string]any) []string {
 }
 
 func TestHookPodmanPrecreate(t *testing.T) {
-	feat, _ := hookHostFeature(t)
+	feat := hostFeatureName(t)
 	n := newHookNode(t, "enforce", true)
 	p := newHookPodman(t, n)
 	script := `echo ran; if [ -x /.hwcap-shim ]; then echo shim-mounted; fi; grep -c ' /.hwcap-shim ' /proc/self/mountinfo || true`

@@ -53,7 +53,7 @@ func TestHookNoAnnotationRunsAndLogsNothing(t *testing.T) {
 }
 
 func TestHookEnforceRefusesCreate(t *testing.T) {
-	feat, _ := hookHostFeature(t)
+	feat := hostFeatureName(t)
 	hookForEachRuntime(t, func(t *testing.T, rt *testutil.Runtime) {
 		n := newHookNode(t, "enforce", false)
 		errFile := filepath.Join(t.TempDir(), "hook.stderr")
@@ -82,7 +82,7 @@ func TestHookEnforceRefusesCreate(t *testing.T) {
 }
 
 func TestHookWarnRunsAndLogs(t *testing.T) {
-	feat, _ := hookHostFeature(t)
+	feat := hostFeatureName(t)
 	hookForEachRuntime(t, func(t *testing.T, rt *testutil.Runtime) {
 		n := newHookNode(t, "enforce", true)
 		b := hookBundle(t, n, map[string]string{"hwcap.dev/deny": feat, "hwcap.dev/policy": "warn"}, "echo", "ran")
@@ -146,7 +146,8 @@ func TestHookInvalidAnnotationFails(t *testing.T) {
 }
 
 func TestHookProfiles(t *testing.T) {
-	feat, tab := hookHostFeature(t)
+	f, _, tab := testutil.HostFeature(t)
+	feat := f.Name
 	var keep []string
 	for _, f := range tab.Features {
 		if f.Name != feat {

@@ -48,7 +48,8 @@ func TestShimStaticInBareRootfs(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build payload: %v %s", err, out)
 	}
-	name, tab := hookHostFeature(t)
+	hf, _, tab := testutil.HostFeature(t)
+	name := hf.Name
 	f, _ := tab.Feature(name)
 	host, err := auxv.ReadSelf()
 	if err != nil {

@@ -121,7 +121,7 @@ func TestWrapperContainerd(t *testing.T) {
 	node := newWrapperNode(t, "enforce", nil)
 	c := startContainerd(t, node.env(rt.Bin))
 	rootfs := testutil.BusyboxRootfs(t)
-	feature := hostFeature(t)
+	feature := hostFeatureName(t)
 	run := func(id string, extra ...string) []string {
 		args := append([]string{"run", "--rootfs", "--runc-binary", c.wrapper}, extra...)
 		return append(args, rootfs, id)

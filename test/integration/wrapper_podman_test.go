@@ -57,7 +57,7 @@ func TestWrapperPodman(t *testing.T) {
 	node := newWrapperNode(t, "enforce", nil)
 	p := newPodman(t, node)
 	rootfs := testutil.BusyboxRootfs(t)
-	feature := hostFeature(t)
+	feature := hostFeatureName(t)
 
 	t.Run("run and cleanup", func(t *testing.T) {
 		cidFile := filepath.Join(t.TempDir(), "cid")

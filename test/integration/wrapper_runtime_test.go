@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hwcap/hwcap/internal/auxv"
-	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/testutil"
 )
 
@@ -18,24 +16,6 @@ import (
 func wrapped(t *testing.T, rt *testutil.Runtime) *testutil.Runtime {
 	t.Helper()
 	return &testutil.Runtime{Name: rt.Name, Bin: wrapperBinary(t), Root: rt.Root, Unshare: rt.Unshare, Timeout: rt.Timeout}
-}
-
-// hostFeature returns a feature this host has, to deny.
-func hostFeature(t *testing.T) string {
-	t.Helper()
-	tab, err := hwcap.Host()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auxv.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := tab.Names(v.HWCAPs())
-	if len(names) == 0 {
-		t.Fatalf("host has no named feature in AT_HWCAP*")
-	}
-	return names[len(names)-1]
 }
 
 // detached runs a runtime command whose container keeps stdio open, with
@@ -155,7 +135,7 @@ func countRecords(t *testing.T, dir, id string) int {
 // exec'd processes the same way (from the record, or from the runtime's
 // state when the record is gone).
 func TestWrapperPolicy(t *testing.T) {
-	feature := hostFeature(t)
+	feature := hostFeatureName(t)
 	forEachRuntime(t, func(t *testing.T, rt *testutil.Runtime) {
 		w := wrapped(t, rt)
 
@@ -269,4 +249,11 @@ func TestWrapperPolicy(t *testing.T) {
 			}
 		})
 	})
+}
+
+// hostFeatureName is a feature this host has, to deny.
+func hostFeatureName(t *testing.T) string {
+	t.Helper()
+	f, _, _ := testutil.HostFeature(t)
+	return f.Name
 }
