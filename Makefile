@@ -58,8 +58,8 @@ bench: build
 demo: deps build
 	hack/demo.sh
 
-## check: what CI runs — deps, then all tests
-check: deps
+## check: what CI runs — deps and the kernel headers the generator test reads, then all tests
+check: deps kernel-src
 	$(MAKE) test
 
 ## install: binaries to $(BINDIR), examples to $(PREFIX)/share/hwcap

@@ -36,6 +36,3 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
-if [ -x hack/kernel-src.sh ]; then
-	hack/kernel-src.sh >/dev/null
-fi
