@@ -58,9 +58,11 @@ bench: build
 demo: deps build
 	hack/demo.sh
 
-## check: what CI runs — deps and the kernel headers the generator test reads, then all tests
+## check: all tests, what CI runs — deps and the kernel headers the generator test reads,
+##        unit and integration tests, then the end-to-end proof on patched kernels
 check: deps kernel-src
 	$(MAKE) test
+	$(MAKE) e2e
 
 ## install: binaries to $(BINDIR), examples to $(PREFIX)/share/hwcap
 install: build
