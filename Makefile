@@ -46,9 +46,19 @@ fuzz:
 
 ## e2e: patched kernels under QEMU (x86_64, arm64): every process of a container masked;
 ##      then the arm64 CRIU round trip between an SVE and a non-SVE guest
-e2e: build
+e2e: build kernel-check
 	test/e2e/e2e.sh
 	test/criu/vm-roundtrip.sh
+
+## kernel: build (or take from the cache) the patched test kernels
+kernel:
+	test/kernel/build.sh x86_64
+	test/kernel/build.sh arm64
+
+## kernel-check: boot them under QEMU; RESULT lines prove the inheritance semantics
+kernel-check:
+	test/kernel/check.sh x86_64
+	test/kernel/check.sh arm64
 
 ## bench: what hwcap costs per container against plain runc (root; ~3 min; not part of make test)
 bench: build

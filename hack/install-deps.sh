@@ -4,7 +4,8 @@
 set -euo pipefail
 need=(runc crun podman containerd criu strace file cpio busybox-static gcc libc6-dev shellcheck
       build-essential flex bison bc libelf-dev libssl-dev xz-utils patch
-      qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+      qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+      gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: run as root (sudo make ...)" >&2; exit 1
 fi
