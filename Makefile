@@ -8,7 +8,7 @@ CMDS      := $(notdir $(wildcard cmd/*))
 FUZZTIME  ?= 60s
 export CGO_ENABLED := 0
 
-.PHONY: vm-check capture-auxv all build generate test lint fuzz e2e bench install demo check deps clean kernel-src
+.PHONY: kernel kernel-check vm-check capture-auxv all build generate test lint fuzz e2e bench install demo check deps clean kernel-src
 
 all: build
 
