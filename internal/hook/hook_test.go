@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/config"
@@ -32,6 +33,11 @@ type fake struct {
 	probed   int
 	loaded   int
 	foreign  bool // state.pid is not a child of the hook's parent
+	// late: after lateAfter reads, ReadPID returns these words (a shim
+	// that masks itself after poststart started looking).
+	late      *hwcap.Words
+	lateAfter int
+	reads     int
 }
 
 func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
@@ -43,6 +49,10 @@ func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
 		ReadPID: func(pid int) (auxv.Vector, error) {
 			if f.pidErr != nil {
 				return nil, f.pidErr
+			}
+			f.reads++
+			if f.late != nil && f.reads > f.lateAfter {
+				return vec(*f.late), nil
 			}
 			w, ok := f.pidWords[pid]
 			if !ok {
@@ -212,6 +222,9 @@ func TestFastPathTouchesNothing(t *testing.T) {
 }
 
 func TestPoststart(t *testing.T) {
+	oldSettle := poststartSettle
+	poststartSettle = 100 * time.Millisecond
+	t.Cleanup(func() { poststartSettle = oldSettle })
 	masked := hostWords.AndNot(hwcap.Words{1 << 22})
 	for name, tc := range map[string]struct {
 		policy   enforce.Policy
@@ -219,18 +232,21 @@ func TestPoststart(t *testing.T) {
 		err      error
 		code     int
 		decision string
+		late     *hwcap.Words // words from the 4th read on
 	}{
-		"confirmed":       {enforce.Enforce, &masked, nil, ExitOK, "confirmed"},
-		"mismatch":        {enforce.Enforce, &hostWords, nil, ExitRefused, "refused"},
-		"mismatch warn":   {enforce.Warn, &hostWords, nil, ExitOK, "warned"},
-		"exited":          {enforce.Enforce, nil, nil, ExitOK, "exited"},
-		"unreadable":      {enforce.Enforce, nil, fs.ErrPermission, ExitFailed, "failed"},
-		"unreadable warn": {enforce.Warn, nil, fs.ErrPermission, ExitOK, "warned"},
+		"confirmed":       {enforce.Enforce, &masked, nil, ExitOK, "confirmed", nil},
+		"shim masks late": {enforce.Enforce, &hostWords, nil, ExitOK, "confirmed", &masked},
+		"mismatch":        {enforce.Enforce, &hostWords, nil, ExitRefused, "refused", nil},
+		"mismatch warn":   {enforce.Warn, &hostWords, nil, ExitOK, "warned", nil},
+		"exited":          {enforce.Enforce, nil, nil, ExitOK, "exited", nil},
+		"unreadable":      {enforce.Enforce, nil, fs.ErrPermission, ExitFailed, "failed", nil},
+		"unreadable warn": {enforce.Warn, nil, fs.ErrPermission, ExitOK, "warned", nil},
 	} {
 		for _, s := range []string{"state-runc-1.1.5-poststart.json", "state-crun-1.8.1-poststart.json"} {
 			t.Run(name+"/"+s, func(t *testing.T) {
 				f := newFake(t, tc.policy)
 				f.pidErr = tc.err
+				f.late, f.lateAfter = tc.late, 3
 				if tc.words != nil {
 					f.pidWords[pid] = *tc.words
 				}

@@ -3,8 +3,16 @@ package hook
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hwcap/hwcap/internal/enforce"
+)
+
+// How long poststart waits for a process that has not masked itself yet,
+// and how often it looks again (variables for tests).
+var (
+	poststartSettle = 2 * time.Second
+	poststartPoll   = 10 * time.Millisecond
 )
 
 // poststart confirms that the started process shows the mask.
@@ -28,6 +36,16 @@ func (r *run) poststart() int {
 		return r.fail(fmt.Errorf("%w: %w", errCheck, err))
 	}
 	left := m.leaks(v.HWCAPs())
+	// An entrypoint wrapped with hwcap-shim (podman precreate) masks itself
+	// only once it runs, and poststart may come first: give the process a
+	// short while to do so before calling the mask missing.
+	for deadline := time.Now().Add(poststartSettle); len(left) > 0 && time.Now().Before(deadline); {
+		time.Sleep(poststartPoll)
+		if v, err = r.h.ReadPID(st.Pid); err != nil || !hasHWCAP(v) {
+			break
+		}
+		left = m.leaks(v.HWCAPs())
+	}
 	if len(left) == 0 {
 		return r.finish(ExitOK, DecisionConfirmed, nil)
 	}
