@@ -52,7 +52,7 @@ func ReadFile(path string) (Vector, error) {
 	if len(v) == 0 {
 		// A process between fork and the kernel's writing of its new
 		// saved vector reads as all zeros.
-		return nil, fmt.Errorf("read %s: %w: no entries (process still in execve?)", path, ErrMalformed)
+		return nil, fmt.Errorf("read %s: %w", path, ErrEmpty)
 	}
 	return v, nil
 }
@@ -74,6 +74,10 @@ func trimNull(b []byte) []byte {
 	}
 	return b
 }
+
+// ErrEmpty is returned for a vector with no entries: what /proc/PID/auxv
+// shows for a process that has exited (a zombie) or is still in execve.
+var ErrEmpty = fmt.Errorf("%w: no entries (process exited, or still in execve)", ErrMalformed)
 
 // ErrNoGetAuxv means the kernel predates PR_GET_AUXV.
 var ErrNoGetAuxv = errors.New("PR_GET_AUXV not supported")

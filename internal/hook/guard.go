@@ -146,7 +146,7 @@ func hasHWCAP(v auxv.Vector) bool { return v.Present()[0] }
 
 // gone reports whether err means the process no longer exists.
 func gone(err error) bool {
-	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNoHWCAP)
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNoHWCAP) || errors.Is(err, auxv.ErrEmpty)
 }
 
 var errNoHWCAP = errors.New("no AT_HWCAP entry (the process is exiting)")

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/config"
@@ -33,11 +32,6 @@ type fake struct {
 	probed   int
 	loaded   int
 	foreign  bool // state.pid is not a child of the hook's parent
-	// late: after lateAfter reads, ReadPID returns these words (a shim
-	// that masks itself after poststart started looking).
-	late      *hwcap.Words
-	lateAfter int
-	reads     int
 }
 
 func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
@@ -49,10 +43,6 @@ func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
 		ReadPID: func(pid int) (auxv.Vector, error) {
 			if f.pidErr != nil {
 				return nil, f.pidErr
-			}
-			f.reads++
-			if f.late != nil && f.reads > f.lateAfter {
-				return vec(*f.late), nil
 			}
 			w, ok := f.pidWords[pid]
 			if !ok {
@@ -222,9 +212,6 @@ func TestFastPathTouchesNothing(t *testing.T) {
 }
 
 func TestPoststart(t *testing.T) {
-	oldSettle := poststartSettle
-	poststartSettle = 100 * time.Millisecond
-	t.Cleanup(func() { poststartSettle = oldSettle })
 	masked := hostWords.AndNot(hwcap.Words{1 << 22})
 	for name, tc := range map[string]struct {
 		policy   enforce.Policy
@@ -232,10 +219,13 @@ func TestPoststart(t *testing.T) {
 		err      error
 		code     int
 		decision string
-		late     *hwcap.Words // words from the 4th read on
+		args     []string // process.args in the bundle's config.json
 	}{
-		"confirmed":       {enforce.Enforce, &masked, nil, ExitOK, "confirmed", nil},
-		"shim masks late": {enforce.Enforce, &hostWords, nil, ExitOK, "confirmed", &masked},
+		"confirmed": {enforce.Enforce, &masked, nil, ExitOK, "confirmed", nil},
+		"shim entrypoint not run yet": {enforce.Enforce, &hostWords, nil, ExitOK, "shim",
+			[]string{ShimMountPath, "--deny", "sve,sve2", "--", "app"}},
+		"shim too weak": {enforce.Enforce, &hostWords, nil, ExitRefused, "refused",
+			[]string{ShimMountPath, "--deny", "sve2", "--", "app"}},
 		"mismatch":        {enforce.Enforce, &hostWords, nil, ExitRefused, "refused", nil},
 		"mismatch warn":   {enforce.Warn, &hostWords, nil, ExitOK, "warned", nil},
 		"exited":          {enforce.Enforce, nil, nil, ExitOK, "exited", nil},
@@ -246,11 +236,14 @@ func TestPoststart(t *testing.T) {
 			t.Run(name+"/"+s, func(t *testing.T) {
 				f := newFake(t, tc.policy)
 				f.pidErr = tc.err
-				f.late, f.lateAfter = tc.late, 3
 				if tc.words != nil {
 					f.pidWords[pid] = *tc.words
 				}
-				h, _, errb := f.hook(sample(t, s, "/b", pid, nil))
+				b := "/b"
+				if tc.args != nil {
+					b = bundle(t, tc.args)
+				}
+				h, _, errb := f.hook(sample(t, s, b, pid, nil))
 				if code := h.Run([]string{StagePoststart}); code != tc.code {
 					t.Fatalf("exit %d, want %d: %s", code, tc.code, errb)
 				}

@@ -3,16 +3,9 @@ package hook
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hwcap/hwcap/internal/enforce"
-)
-
-// How long poststart waits for a process that has not masked itself yet,
-// and how often it looks again (variables for tests).
-var (
-	poststartSettle = 2 * time.Second
-	poststartPoll   = 10 * time.Millisecond
+	"github.com/hwcap/hwcap/internal/spec"
 )
 
 // poststart confirms that the started process shows the mask.
@@ -37,14 +30,13 @@ func (r *run) poststart() int {
 	}
 	left := m.leaks(v.HWCAPs())
 	// An entrypoint wrapped with hwcap-shim (podman precreate) masks itself
-	// only once it runs, and poststart may come first: give the process a
-	// short while to do so before calling the mask missing.
-	for deadline := time.Now().Add(poststartSettle); len(left) > 0 && time.Now().Before(deadline); {
-		time.Sleep(poststartPoll)
-		if v, err = r.h.ReadPID(st.Pid); err != nil || !hasHWCAP(v) {
-			break
-		}
-		left = m.leaks(v.HWCAPs())
+	// only when it runs, and runc 1.1 runs poststart before the container's
+	// init execs the entrypoint: the pid is still the runtime's init. The
+	// shim is then the enforcement point (it refuses to exec unmasked under
+	// enforce), as the guard already found.
+	if len(left) > 0 && r.shimEntrypoint(st.Bundle, m) {
+		r.rec.Reason = fmt.Sprintf("pid %d does not show the mask yet; its entrypoint hwcap-shim applies it when it runs", st.Pid)
+		return r.finish(ExitOK, DecisionShim, nil)
 	}
 	if len(left) == 0 {
 		return r.finish(ExitOK, DecisionConfirmed, nil)
@@ -54,4 +46,19 @@ func (r *run) poststart() int {
 		return r.finish(ExitOK, DecisionWarned, nil)
 	}
 	return r.finish(ExitRefused, DecisionRefused, fmt.Errorf("%s (the runtime stops the container)", r.rec.Reason))
+}
+
+// shimEntrypoint reports whether the container's process.args start with
+// hwcap-shim asking for at least mask m (what the guard accepts).
+func (r *run) shimEntrypoint(bundle string, m *mask) bool {
+	cfg, err := spec.LoadConfig(bundle)
+	if err != nil {
+		return false
+	}
+	args := cfg.Args()
+	if len(args) == 0 || !isShim(args[0], r.node.ShimPath) {
+		return false
+	}
+	call, err := parseShimCall(args[1:], cfg)
+	return err == nil && call.covers(m) == nil
 }

@@ -342,16 +342,17 @@ func (g *guest) hookWrapper() {
 }
 
 // hookShim: plain runc, entrypoint hwcap-shim with the same mask: the
-// guard passes (the kernel passes masks on). Only the guard: poststart
-// may run before the shim has masked itself.
+// guard passes (the kernel passes masks on), and poststart passes: it
+// confirms the mask, or (runc 1.1 runs poststart before the entrypoint's
+// exec) accepts the covering shim entrypoint.
 func (g *guest) hookShim() {
 	if !g.needPresent(g.plan.deny, e2e.CheckHookShim) {
 		return
 	}
 	deny := strings.Join(g.plan.deny, ",")
-	r := g.start(ctr{name: "hook-shim", hooks: guardOnly, ann: map[string]string{denyKey: deny},
+	r := g.start(ctr{name: "hook-shim", hooks: guardPoststart, ann: map[string]string{denyKey: deny},
 		args: []string{ctrShim, "--deny", deny, "--", ctrPayload, "--label", "init"}})
-	g.hookPassed(e2e.CheckHookShim, r, []string{"createRuntime=shim"})
+	g.hookPassed(e2e.CheckHookShim, r, []string{"createRuntime=shim"}, []string{"poststart=confirmed", "poststart=shim", "poststart=exited"})
 }
 
 // hookPassed: the container ran masked and, for each group of decisions,
