@@ -47,15 +47,8 @@ func runCheckImage(e *env, args []string) error {
 	if pos[0] == "-" && *hostFile == "-" {
 		return usagef("the archive and --host cannot both read stdin")
 	}
-	var host *node.Node
-	if *hostFile != "" {
-		hs, err := readInputs(e, []string{*hostFile})
-		if err != nil {
-			return err
-		}
-		host = hs[0]
-		warnUnknown(e, host)
-	} else if host, err = node.Host(); err != nil {
+	host, err := nodeOrHost(e, *hostFile)
+	if err != nil {
 		return err
 	}
 	cp, err := criuimg.Open(pos[0], e.stdin, criuimg.Limits{})

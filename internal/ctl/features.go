@@ -17,15 +17,8 @@ func runFeatures(e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q (features takes no arguments; use --from FILE)", pos[0])
 	}
-	var n *node.Node
-	if *from != "" {
-		ns, err := readInputs(e, []string{*from})
-		if err != nil {
-			return err
-		}
-		n = ns[0]
-		warnUnknown(e, n)
-	} else if n, err = node.Host(); err != nil {
+	n, err := nodeOrHost(e, *from)
+	if err != nil {
 		return err
 	}
 	if *asJSON {
@@ -49,4 +42,19 @@ func runFeatures(e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "features: %d\n", len(n.Names()))
 	printWords(e.stdout, t, n.Words, "  ")
 	return nil
+}
+
+// nodeOrHost describes the node in file (anything baseline reads, with a
+// warning for names this build does not know), or this host when file is
+// empty.
+func nodeOrHost(e *env, file string) (*node.Node, error) {
+	if file == "" {
+		return node.Host()
+	}
+	ns, err := readInputs(e, []string{file})
+	if err != nil {
+		return nil, err
+	}
+	warnUnknown(e, ns[0])
+	return ns[0], nil
 }

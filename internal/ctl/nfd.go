@@ -69,15 +69,8 @@ func runNFD(e *env, args []string) error {
 	explicit := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
 
-	var n *node.Node
-	if *hostFile != "" {
-		ns, err := readInputs(e, []string{*hostFile})
-		if err != nil {
-			return err
-		}
-		n = ns[0]
-		warnUnknown(e, n)
-	} else if n, err = node.Host(); err != nil {
+	n, err := nodeOrHost(e, *hostFile)
+	if err != nil {
 		return err
 	}
 	t, err := n.Table()
