@@ -7,6 +7,22 @@
 # The markers must match run.sh.
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run /out /sbin /usr/bin /usr/sbin /root
 /bin/busybox mount -t proc proc /proc
+# hwcap.tmpfsroot on the kernel command line (run.sh --tmpfs-root): copy the
+# initramfs into a tmpfs and switch_root into it, as a real node's root is.
+# On the initramfs itself pivot_root(2) fails, so runc needs --no-pivot,
+# and CRIU cannot checkpoint a container whose root is not a mount.
+if [ -z "${HWCAP_SWITCHED:-}" ] && /bin/busybox grep -qw hwcap.tmpfsroot /proc/cmdline; then
+	/bin/busybox mkdir -p /newroot
+	/bin/busybox mount -t tmpfs -o mode=0755 tmpfs /newroot
+	for e in /*; do
+		case $e in /proc | /newroot | /dev) continue ;; esac
+		/bin/busybox cp -a "$e" /newroot/
+	done
+	/bin/busybox mkdir -p /newroot/proc /newroot/dev
+	/bin/busybox umount /proc
+	export HWCAP_SWITCHED=1
+	exec /bin/busybox switch_root /newroot /init
+fi
 /bin/busybox --install -s
 export PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root OUT=/out TERM=dumb
 mount -t devtmpfs devtmpfs /dev 2>/dev/null

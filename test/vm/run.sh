@@ -17,6 +17,10 @@
 #                     dependencies are followed: name each one, e.g.
 #                     --deb runc --deb libseccomp2 --deb libc6)
 #   --append ARGS     extra kernel command line
+#   --tmpfs-root      copy the initramfs into a tmpfs and switch_root into it
+#                     before the script runs (init.sh), so the root is a
+#                     mount: runc can pivot_root and CRIU can checkpoint its
+#                     containers
 #   --mem SIZE        guest memory (default 1G)
 #   --smp N           guest CPUs (default 1)
 #   --timeout SECS    kill QEMU after SECS seconds (default 300)
@@ -32,7 +36,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-arch='' cpu='' kernel='' kernel_pkg='' script='' out='' append='' mem=1G smp=1 timeout=300
+arch='' cpu='' tmpfsroot='' kernel='' kernel_pkg='' script='' out='' append='' mem=1G smp=1 timeout=300
 adds=() debs=() qemu_extra=()
 need() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "$1 needs a value (see --help)"; fi; }
 while [ $# -gt 0 ]; do
@@ -46,6 +50,7 @@ while [ $# -gt 0 ]; do
 	--add) need "$@"; adds+=(--add "$2") ;;
 	--deb) need "$@"; debs+=(--pkg "$2") ;;
 	--append) need "$@"; append=$2 ;;
+	--tmpfs-root) tmpfsroot=1; shift; continue ;;
 	--mem) need "$@"; mem=$2 ;;
 	--smp) need "$@"; smp=$2 ;;
 	--timeout) need "$@"; timeout=$2 ;;
@@ -113,7 +118,7 @@ cmd=("$qemu" "${machine[@]}")
 cmd+=(-accel tcg -m "$mem" -smp "$smp" -nodefaults -display none -monitor none
 	-no-reboot -serial "file:$out/console.log"
 	-kernel "$kernel" -initrd "$out/initrd.gz"
-	-append "console=$console panic=-1 quiet loglevel=1${append:+ $append}")
+	-append "console=$console panic=-1 quiet loglevel=1${tmpfsroot:+ hwcap.tmpfsroot}${append:+ $append}")
 cmd+=("${qemu_extra[@]}")
 printf '%q ' "${cmd[@]}" | sed 's/ $/\n/' >"$out/qemu.cmd"
 
