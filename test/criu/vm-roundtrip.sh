@@ -7,20 +7,33 @@
 # cannot restore them on a CPU without PAC ("PACG support is required from
 # the source system", then it hangs), masked or not (--cpu-a max shows it). Both boot our patched
 # kernel (test/kernel/build.sh arm64: the HWCAP-inheritance series) from a
-# busybox initramfs with CRIU 4.1.1 from Debian trixie (fetch.sh --arch
-# arm64), the svepath payload, hwcapctl and hwcap-shim. Images go from the
-# first guest to the second through the console (run.sh brings $OUT back)
-# and the second guest's initramfs (--add), so no shared file system is
-# needed in the minimal kernel.
+# busybox initramfs (copied into a tmpfs root, run.sh --tmpfs-root, so runc
+# can pivot_root) with CRIU 4.1.1 from Debian trixie (fetch.sh --arch
+# arm64), Debian's runc and GNU tar (CRIU archives the container's /dev
+# tmpfs with it), the svepath payload, hwcapctl, hwcap-shim and
+# hwcap-runtime. Images go from the first guest to the second through the
+# console (run.sh brings $OUT back) and the second guest's initramfs
+# (--add), so no shared file system is needed in the minimal kernel.
 #
 #   guest A (a64fx): svepath unmasked         -> path=sve,  criu dump -> plain/
 #                   hwcap-shim --profile P -- svepath -> path=neon, dump -> masked/
 #                   (P = hwcapctl baseline of guest A's and the N1 capture)
+#                   hwcap-runtime run, a runc container with
+#                     hwcap.dev/profile=fleet (P)  -> path=neon,
+#                     hwcap-runtime checkpoint     -> wrapped/
+#                   runc run, the same container without annotations
+#                                              -> path=sve, runc checkpoint -> unmasked/
 #   guest B (N1):   hwcapctl check-image plain/  -> incompatible (sve ...)
 #                   criu restore plain/          -> dies with SIGILL
 #                   hwcapctl check-image masked/ -> compatible
 #                   criu restore masked/         -> keeps running; a child
 #                   it forks after the restore reports the masked words
+#                   hwcapctl check-image wrapped/ -> compatible
+#                   hwcap-runtime restore wrapped/ -> checked (superset),
+#                     runc restores it, it keeps running, a child forked
+#                     after the restore reports the masked words
+#                   hwcap-runtime restore unmasked/ -> refused under
+#                     enforce, one line naming sve; runc never runs
 #
 # Usage: vm-roundtrip.sh [--out DIR] [--kernel IMAGE] [--cpu-a MODEL] [--keep-fixtures DIR]
 #   --cpu-a MODEL        guest A's CPU (default a64fx; its capture must be in
@@ -63,10 +76,55 @@ capa=$REPO/testdata/cpuinfo/arm64-$cpua.txt
 [ -f "$capa" ] || die "--cpu-a $cpua: no capture $capa"
 cp "$capa" "$stage/caps/a.txt"
 cp "$REPO/testdata/cpuinfo/arm64-neoverse-n1.txt" "$stage/caps/"
+(cd "$REPO" && GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -o "$stage/bin/" ./cmd/hwcap-runtime)
+
+# The node configuration and the container's bundle, the same in both
+# guests (CRIU restores the payload's mapping of /svepath from the same
+# rootfs). No network namespace: CRIU would dump it with iproute2 and
+# iptables, which the guests do not carry; the container shares the
+# guest's, which CRIU leaves alone.
+mkdir -p "$stage/etc/hwcap/profiles" "$stage/ctr/rootfs"/{proc,dev,log}
+cat >"$stage/etc/hwcap/config.json" <<'JSON'
+{"defaultPolicy": "enforce", "runtimes": ["runc"], "runDir": "/run/hwcap",
+ "logFile": "/var/log/hwcap/hwcap.log", "profileDir": "/etc/hwcap/profiles"}
+JSON
+cp "$stage/bin/svepath" "$stage/ctr/rootfs/svepath"
+cat >"$stage/ctr/config.json" <<'JSON'
+{
+  "ociVersion": "1.0.2",
+  "process": {
+    "terminal": false,
+    "user": {"uid": 0, "gid": 0},
+    "args": ["/svepath", "/log/wrapped.log", "100"],
+    "env": ["PATH=/bin"],
+    "cwd": "/",
+    "noNewPrivileges": true
+  },
+  "root": {"path": "/ctr/rootfs", "readonly": true},
+  "hostname": "wrapped",
+  "mounts": [
+    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    {"destination": "/log", "type": "bind", "source": "/work/log", "options": ["rbind", "rw"]}
+  ],
+  "annotations": {"hwcap.dev/profile": "fleet"},
+  "linux": {
+    "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
+  }
+}
+JSON
+# The same container without hwcap annotations, run with plain runc: its
+# checkpoint carries the SVE words, and the wrapper must refuse it on N1.
+mkdir -p "$stage/ctrplain"
+sed -e '/"annotations"/d' -e 's|/log/wrapped.log|/log/unmasked.log|' -e 's|"wrapped"|"unmasked"|' \
+	"$stage/ctr/config.json" >"$stage/ctrplain/config.json"
+! grep -q hwcap.dev "$stage/ctrplain/config.json" || die "ctrplain/config.json kept the annotation"
 
 common=(--arch arm64 --kernel "$kernel" --add "$CRIU_ROOT:/" --add "$stage/bin/svepath:/svepath"
 	--add "$stage/bin/hwcapctl:/usr/local/bin/hwcapctl" --add "$stage/bin/hwcap-shim:/usr/local/bin/hwcap-shim"
-	--add "$stage/caps:/caps" --mem 1G --timeout 300)
+	--add "$stage/bin/hwcap-runtime:/usr/local/bin/hwcap-runtime" --add "$stage/etc:/etc" --add "$stage/ctr:/ctr" --add "$stage/ctrplain:/ctrplain"
+	--add "$stage/caps:/caps" --deb runc --deb libseccomp2 --tmpfs-root
+	--deb tar --deb libacl1 --deb libselinux1 --deb libpcre2-8-0 --mem 1G --timeout 300)
 
 cat >"$stage/a.sh" <<'A'
 set -u
@@ -97,6 +155,33 @@ sleep 2
 tail -n1 /work/masked.log
 dump masked "$m"
 cp /work/plain.log /work/masked.log "$OUT/"
+
+# Through the wrapper: a runc container whose hwcap.dev/profile is that
+# baseline. hwcap-runtime masks itself and execs runc; runc's init and the
+# payload inherit the words; runc checkpoint drives CRIU.
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mkdir -p /work/log /var/log/hwcap
+cp /work/profile.json /etc/hwcap/profiles/fleet.json
+# The container inherits the runtime's stdio with -d, and CRIU dumps only
+# files it can reach from the container: /dev/null, and --log for messages.
+hwcap-runtime --log /work/run-wrapped.log run -d --bundle /ctr wrapped </dev/null >/dev/null 2>&1
+echo "run-wrapped-rc=$?"
+cat /work/run-wrapped.log 2>/dev/null
+sleep 2
+tail -n1 /work/log/wrapped.log
+hwcap-runtime checkpoint --image-path "$OUT/wrapped" --work-path /work/cw wrapped 2>&1
+rc=$?
+echo "checkpoint-wrapped-rc=$rc"
+[ $rc = 0 ] || grep -E 'Error|Warn' /work/cw/dump.log | head -n 20
+
+# The same container unmasked, with plain runc: the SVE path.
+runc run -d --bundle /ctrplain unmasked </dev/null >/dev/null 2>&1
+echo "run-unmasked-rc=$?"
+sleep 2
+tail -n1 /work/log/unmasked.log
+runc checkpoint --image-path "$OUT/unmasked" --work-path /work/cu unmasked 2>&1
+echo "checkpoint-unmasked-rc=$?"
+cp /work/log/wrapped.log /work/log/unmasked.log /var/log/hwcap/hwcap.log "$OUT/"
 A
 
 cat >"$stage/b.sh" <<'B'
@@ -122,6 +207,39 @@ sleep 2
 tail -n 3 /work/masked.log
 grep Error /work/restore-masked.log | tail -n 5
 cp /work/*.log "$OUT/"
+# The wrapped container: check-image, then restore through hwcap-runtime,
+# which runs the same check before it hands over to runc restore.
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mkdir -p /work/log /var/log/hwcap
+cp /img/profile.json /etc/hwcap/profiles/fleet.json
+cp /img/wrapped.log /work/log/
+hwcapctl check-image /img/wrapped
+echo "check-image-wrapped-rc=$?"
+n=$(wc -l </work/log/wrapped.log)
+hwcap-runtime --log /work/restore-wrapped.log restore -d --image-path /img/wrapped --work-path /work/rw --bundle /ctr wrapped </dev/null >/dev/null 2>&1
+rc=$?
+echo "restore-wrapped-rc=$rc"
+cat /work/restore-wrapped.log 2>/dev/null
+[ $rc = 0 ] || grep -E 'Error' /work/rw/restore.log | tail -n 10
+sleep 2
+echo "wrapped ticks before=$n after=$(wc -l </work/log/wrapped.log)"
+touch /work/log/wrapped.log.fork
+sleep 2
+tail -n 2 /work/log/wrapped.log
+runc state wrapped | grep -E '"(status|pid)"'
+grep '"stage":"restore"' /var/log/hwcap/hwcap.log
+cp /work/log/wrapped.log "$OUT/wrapped-after.log"
+# The unmasked container's checkpoint: the wrapper refuses it under the
+# node's enforce policy with one line naming the missing features, and
+# runc never runs.
+cp /img/unmasked.log /work/log/
+hwcap-runtime --log /work/restore-unmasked.log restore -d --image-path /img/unmasked --work-path /work/ru --bundle /ctrplain unmasked </dev/null >/dev/null 2>&1
+echo "restore-unmasked-rc=$?"
+cat /work/restore-unmasked.log
+if runc state unmasked >/dev/null 2>&1; then echo "unmasked: runc has it"; else echo "unmasked: runc has no such container"; fi
+[ -e /work/ru ] && echo "unmasked: work path exists"
+cp /var/log/hwcap/hwcap.log "$OUT/hwcap-b.log"
+
 # Forced restore of the unmasked (SVE) checkpoint in the foreground: criu
 # waits for the restored task, which runs its SVE path on its next tick.
 # The kernel reports the fatal signal (print-fatal-signals=1).
@@ -157,8 +275,16 @@ res check-masked-compatible "grep -q 'check-image-masked-rc=0' '$o'"
 res restore-plain-sigill "grep -q 'plain pid [0-9]* gone' '$o' && grep -qE 'svepath.*potentially unexpected fatal signal 4\.' '$o'"
 res restore-masked-runs "grep -q 'restore-masked-rc=0' '$o' && awk '/masked ticks/ {split(\$3,a,\"=\"); split(\$4,b,\"=\"); exit !(b[2] > a[2])}' '$o'"
 res child-after-restore-masked "grep -q '^child pid=.* path=neon' '$out/b/files/masked.log'"
+res wrapped-run "grep -q 'run-wrapped-rc=0' '$out/a/output.txt' && tail -n1 '$out/a/files/wrapped.log' | grep -q 'path=neon'"
+res wrapped-checkpoint "grep -q 'checkpoint-wrapped-rc=0' '$out/a/output.txt'"
+res wrapped-check-compatible "grep -q 'check-image-wrapped-rc=0' '$o'"
+res wrapped-restore-runs "grep -q 'restore-wrapped-rc=0' '$o' && awk '/wrapped ticks/ {split(\$3,a,\"=\"); split(\$4,b,\"=\"); exit !(b[2] > a[2])}' '$o'"
+res wrapped-restore-checked "grep '\"stage\":\"restore\"' '$out/b/files/hwcap-b.log' | grep -q '\"decision\":\"superset\"'"
+res wrapped-child-after-restore "awk '/^tick/ {h=\$5} /^child/ {c=\$3; p=\$5} END {exit !(c != \"\" && c == h && p == \"path=neon\")}' '$out/b/files/wrapped-after.log'"
+res unmasked-sve-path "grep -q 'run-unmasked-rc=0' '$out/a/output.txt' && grep -q 'checkpoint-unmasked-rc=0' '$out/a/output.txt' && tail -n1 '$out/a/files/unmasked.log' | grep -q 'path=sve'"
+res unmasked-restore-refused "grep -q 'restore-unmasked-rc=1' '$o' && grep -q 'runc has no such container' '$o' && ! grep -q 'unmasked: work path exists' '$o' && grep -qE 'refusing restore under policy enforce: .*were started with .*sve' '$o'"
 if [ -n "$keep" ]; then
-	for n in plain masked; do
+	for n in plain masked wrapped unmasked; do
 		rm -rf "${keep:?}/$n"
 		mkdir -p "$keep/$n"
 		cp "$out/a/files/$n"/{inventory.img,pstree.img} "$out/a/files/$n"/core-*.img "$out/a/files/$n"/mm-*.img "$keep/$n/"
