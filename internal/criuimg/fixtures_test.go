@@ -142,7 +142,10 @@ func TestPodmanExport(t *testing.T) {
 // TestArm64Fixtures: images CRIU 4.1.1 dumped in an arm64 QEMU guest
 // (-cpu a64fx, SVE) on the patched kernel (test/criu/vm-roundtrip.sh):
 // svepath unmasked (it took the SVE path) and under hwcap-shim with the
-// baseline profile of a64fx and N1 (it took the NEON path). The a64fx
+// baseline profile of a64fx and N1 (it took the NEON path); then as a runc
+// container, run through hwcap-runtime with that profile as
+// hwcap.dev/profile (wrapped, NEON) and with plain runc (unmasked, SVE),
+// both checkpointed by runc: one task, the container's pid 1. The a64fx
 // capture (Debian's stock kernel) has evtstrm, which the test kernel does
 // not enable: a superset, not identical.
 func TestArm64Fixtures(t *testing.T) {
@@ -155,6 +158,10 @@ func TestArm64Fixtures(t *testing.T) {
 		{"plain", hwcap.Words{0x415ffb}, map[string]string{"arm64-neoverse-n1.txt": node.Incompatible, "arm64-a64fx.txt": node.Superset,
 			"arm64-ref-graviton3-neoverse-v1.txt": node.Superset, "arm64-cortex-a72.txt": node.Incompatible}, []string{"fcma", "sve"}},
 		{"masked", hwcap.Words{0x11ffb}, map[string]string{"arm64-neoverse-n1.txt": node.Superset, "arm64-a64fx.txt": node.Superset,
+			"arm64-ref-graviton2-neoverse-n1.txt": node.Superset, "arm64-cortex-a72.txt": node.Incompatible}, nil},
+		{"unmasked", hwcap.Words{0x415ffb}, map[string]string{"arm64-neoverse-n1.txt": node.Incompatible, "arm64-a64fx.txt": node.Superset,
+			"arm64-ref-graviton2-neoverse-n1.txt": node.Incompatible}, []string{"fcma", "sve"}},
+		{"wrapped", hwcap.Words{0x11ffb}, map[string]string{"arm64-neoverse-n1.txt": node.Superset, "arm64-a64fx.txt": node.Superset,
 			"arm64-ref-graviton2-neoverse-n1.txt": node.Superset, "arm64-cortex-a72.txt": node.Incompatible}, nil},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
