@@ -60,6 +60,11 @@ type Hook struct {
 	Self func() (auxv.Vector, error)
 	// ReadPID returns /proc/PID/auxv.
 	ReadPID func(pid int) (auxv.Vector, error)
+	// Init returns the auxv of PID 1 of the hook's pid namespace (nil: not
+	// read). Under hwcap-runtime the hook is a descendant of the masked
+	// runtime, and on a kernel with the series its own words are the
+	// masked ones; the host's words are its own together with init's.
+	Init func() (auxv.Vector, error)
 	// Probe returns the kernel support probe (probe.Cached).
 	Probe func(runDir string) (*probe.Result, error)
 	// Table is the host's feature table (hwcap.Host).
@@ -77,6 +82,7 @@ func Default() *Hook {
 		LoadConfig: config.Load,
 		Self:       auxv.ReadSelf,
 		ReadPID:    auxv.ReadPID,
+		Init:       func() (auxv.Vector, error) { return auxv.ReadPID(1) },
 		Probe:      probe.Cached,
 		Table:      hwcap.Host,
 		Parent:     procParent,

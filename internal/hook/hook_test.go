@@ -32,6 +32,8 @@ type fake struct {
 	probed   int
 	loaded   int
 	foreign  bool // state.pid is not a child of the hook's parent
+	self     *hwcap.Words // the hook's own words (nil: hostWords)
+	init     *hwcap.Words // PID 1's words (nil: not readable)
 }
 
 func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
@@ -39,7 +41,18 @@ func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
 	return &Hook{
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 		LoadConfig: func() (*config.Node, error) { f.loaded++; return f.node, nil },
-		Self:       func() (auxv.Vector, error) { return vec(hostWords), nil },
+		Self: func() (auxv.Vector, error) {
+			if f.self != nil {
+				return vec(*f.self), nil
+			}
+			return vec(hostWords), nil
+		},
+		Init: func() (auxv.Vector, error) {
+			if f.init == nil {
+				return nil, fs.ErrPermission
+			}
+			return vec(*f.init), nil
+		},
 		ReadPID: func(pid int) (auxv.Vector, error) {
 			if f.pidErr != nil {
 				return nil, f.pidErr
@@ -195,6 +208,39 @@ func TestGuardWithCapturedStates(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestGuardUnderMaskedRuntime: under hwcap-runtime the hook inherits the
+// mask, so its own words are the masked ones. With PID 1's words the guard
+// still knows what the mask hides and checks the container's init; without
+// them it can only find nothing to hide.
+func TestGuardUnderMaskedRuntime(t *testing.T) {
+	masked := hostWords.AndNot(hwcap.Words{1 << 22})
+	for name, tc := range map[string]struct {
+		init     *hwcap.Words
+		pidWords hwcap.Words
+		code     int
+		decision string
+	}{
+		"init readable, init masked":   {&hostWords, masked, ExitOK, "masked"},
+		"init readable, init unmasked": {&hostWords, hostWords, ExitRefused, "refused"},
+		"init masked too":              {&masked, masked, ExitOK, "nothing-to-hide"},
+		"init unreadable":              {nil, masked, ExitOK, "nothing-to-hide"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFake(t, enforce.Enforce)
+			f.self, f.init = &masked, tc.init
+			f.inherits = true
+			f.pidWords[pid] = tc.pidWords
+			h, _, errb := f.hook(sample(t, samples[0], bundle(t, []string{"app"}), pid, nil))
+			if code := h.Run([]string{StageCreateRuntime}); code != tc.code {
+				t.Fatalf("exit %d, want %d; stderr %s", code, tc.code, errb)
+			}
+			if got := logDecisions(t, f.node.LogFile); len(got) != 1 || got[0] != StageCreateRuntime+"="+tc.decision {
+				t.Fatalf("log = %v, want %s=%s", got, StageCreateRuntime, tc.decision)
+			}
+		})
 	}
 }
 

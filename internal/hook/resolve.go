@@ -14,7 +14,7 @@ type mask struct {
 	req    *config.Request
 	table  *hwcap.Table
 	keep   hwcap.Words // AND mask
-	host   hwcap.Words // the host's words (the hook's own auxv)
+	host   hwcap.Words // the host's words (hostWords)
 	hidden hwcap.Words // host bits the mask removes
 }
 
@@ -37,12 +37,30 @@ func (r *run) resolve(annotations map[string]string) (*mask, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: read this process's auxv: %w", errCheck, err)
 	}
-	m := &mask{req: req, table: t, keep: keep, host: self.HWCAPs()}
+	m := &mask{req: req, table: t, keep: keep, host: r.hostWords(self.HWCAPs())}
 	m.hidden = m.host.AndNot(keep)
 	r.rec.Mask = keep.String()
 	r.rec.Policy = string(req.Policy)
 	r.rec.Hidden = t.Names(m.hidden)
 	return m, nil
+}
+
+// hostWords is the host's words as far as the hook can tell: its own,
+// together with those of PID 1 when readable. The kernel ANDs every
+// process's words with what the CPU has, so the union never claims a
+// feature the CPU lacks; it restores what a masked parent (hwcap-runtime)
+// hid from the hook, so the guard checks the container instead of finding
+// nothing to hide. An unreadable PID 1 (no permission, another pid
+// namespace's init gone) leaves the hook's own words.
+func (r *run) hostWords(self hwcap.Words) hwcap.Words {
+	if r.h.Init == nil {
+		return self
+	}
+	v, err := r.h.Init()
+	if err != nil {
+		return self
+	}
+	return self.Or(v.HWCAPs())
 }
 
 // describe is "mask hwcap=0x..,hwcap2=0x.. (hides a, b) requested by
