@@ -31,7 +31,7 @@ type fake struct {
 	inherits bool
 	probed   int
 	loaded   int
-	foreign  bool // state.pid is not a child of the hook's parent
+	foreign  bool         // state.pid is not a child of the hook's parent
 	self     *hwcap.Words // the hook's own words (nil: hostWords)
 	init     *hwcap.Words // PID 1's words (nil: not readable)
 }
