@@ -50,6 +50,13 @@ const (
 // ShimMountPath is where precreate bind-mounts the shim in the container.
 const ShimMountPath = "/.hwcap-shim"
 
+// ShimRunDir is the shim's --run-dir in a container precreate wrapped: the
+// host's probe cache is bind-mounted read-only into it, so the shim need
+// not probe the kernel again in every container (its /run is the
+// container's own, empty). Only that file: the host's run directory also
+// holds other containers' records.
+const ShimRunDir = "/.hwcap-run"
+
 // Hook holds the inputs of one run; tests replace the functions.
 type Hook struct {
 	Stdin          io.Reader

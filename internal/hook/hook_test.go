@@ -7,8 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/config"
@@ -353,6 +356,47 @@ func TestPrecreate(t *testing.T) {
 		}
 		if got := logDecisions(t, f.node.LogFile); strings.Join(got, " ") != "precreate=wrapped precreate=already-wrapped" {
 			t.Fatalf("log %v", got)
+		}
+	})
+	t.Run("host probe cache shared read-only", func(t *testing.T) {
+		g := newFake(t, enforce.Enforce)
+		g.node.ShimPath = shim
+		cache := filepath.Join(g.node.RunDir, "probe.json")
+		if err := os.WriteFile(cache, []byte("{}"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h, out, errb := g.hook(strings.Replace(podmanConfig, "%s", `{"hwcap.dev/deny":"sve"}`, 1))
+		if code := h.Run([]string{StagePrecreate}); code != 0 {
+			t.Fatalf("code %d: %s", code, errb)
+		}
+		var c specs.Spec
+		if err := json.Unmarshal(out.Bytes(), &c); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"--policy", "enforce", "--run-dir", ShimRunDir, "--", "/bin/sh"}
+		if i := slices.Index(c.Process.Args, "--policy"); i < 0 || !slices.Equal(c.Process.Args[i:i+len(want)], want) {
+			t.Fatalf("args %q, want ... %q ...", c.Process.Args, want)
+		}
+		if len(c.Mounts) != 3 {
+			t.Fatalf("mounts %+v", c.Mounts)
+		}
+		mnt := c.Mounts[2]
+		if mnt.Destination != ShimRunDir+"/probe.json" || mnt.Source != cache || !slices.Contains(mnt.Options, "ro") {
+			t.Fatalf("probe mount %+v", mnt)
+		}
+		// The guard accepts what precreate wrote.
+		call, err := parseShimCall(c.Process.Args, nil)
+		if err != nil || call == nil {
+			t.Fatalf("the guard's view of the wrapped args: %v", err)
+		}
+		// A probe cache that is not a regular file is not shared.
+		os.Remove(cache)
+		if err := os.Symlink("/etc/passwd", cache); err != nil {
+			t.Fatal(err)
+		}
+		h, out, errb = g.hook(strings.Replace(podmanConfig, "%s", `{"hwcap.dev/deny":"sve"}`, 1))
+		if code := h.Run([]string{StagePrecreate}); code != 0 || strings.Contains(out.String(), ShimRunDir) {
+			t.Fatalf("code %d, symlinked cache shared: %s %s", code, out, errb)
 		}
 	})
 	t.Run("no shim installed", func(t *testing.T) {

@@ -3,10 +3,13 @@ package hook
 import (
 	"fmt"
 	"os"
+	"path"
+	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/probe"
 	"github.com/hwcap/hwcap/internal/spec"
 )
 
@@ -59,15 +62,25 @@ func (r *run) precreate() int {
 		if err := checkShim(r.node.ShimPath); err != nil {
 			return r.finish(ExitFailed, DecisionFailed, err)
 		}
-		wrapped := append([]string{ShimMountPath, "--mask", m.keep.String(), "--policy", string(m.req.Policy), "--"}, args...)
-		if err := raw.SetArgs(wrapped); err != nil {
-			return r.invalid(err)
-		}
-		if err := raw.AddMount(specs.Mount{
+		wrapped := []string{ShimMountPath, "--mask", m.keep.String(), "--policy", string(m.req.Policy)}
+		mounts := []specs.Mount{{
 			Destination: ShimMountPath, Type: "bind", Source: r.node.ShimPath,
 			Options: []string{"bind", "ro", "nosuid", "nodev"},
-		}); err != nil {
+		}}
+		if cache := r.probeCache(); cache != "" {
+			wrapped = append(wrapped, "--run-dir", ShimRunDir)
+			mounts = append(mounts, specs.Mount{
+				Destination: path.Join(ShimRunDir, probe.CacheFile), Type: "bind", Source: cache,
+				Options: []string{"bind", "ro", "nosuid", "nodev", "noexec"},
+			})
+		}
+		if err := raw.SetArgs(append(append(wrapped, "--"), args...)); err != nil {
 			return r.invalid(err)
+		}
+		for _, mnt := range mounts {
+			if err := raw.AddMount(mnt); err != nil {
+				return r.invalid(err)
+			}
 		}
 	}
 	if err := raw.SetAnnotation(config.KeyEffective, m.keep.String()); err != nil {
@@ -81,6 +94,20 @@ func (r *run) precreate() int {
 		return r.finish(ExitFailed, DecisionFailed, fmt.Errorf("write config: %w", err))
 	}
 	return r.finish(ExitOK, decision, nil)
+}
+
+// probeCache makes sure the host's probe cache is current (one probe per
+// boot, then a read) and returns its path, or "" when there is none to
+// share (an unwritable run directory): the shim then probes for itself.
+func (r *run) probeCache() string {
+	if _, err := r.h.Probe(r.node.RunDir); err != nil {
+		return ""
+	}
+	file := filepath.Join(r.node.RunDir, probe.CacheFile)
+	if st, err := os.Lstat(file); err != nil || !st.Mode().IsRegular() {
+		return ""
+	}
+	return file
 }
 
 // checkShim makes sure the node's shim exists, so that a container is not

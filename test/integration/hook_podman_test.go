@@ -124,7 +124,7 @@ func TestHookPodmanPrecreate(t *testing.T) {
 	feat := hostFeatureName(t)
 	n := newHookNode(t, "enforce", true)
 	p := newHookPodman(t, n)
-	script := `echo ran; if [ -x /.hwcap-shim ]; then echo shim-mounted; fi; grep -c ' /.hwcap-shim ' /proc/self/mountinfo || true`
+	script := `echo ran; if [ -x /.hwcap-shim ]; then echo shim-mounted; fi; if [ -r /.hwcap-run/probe.json ]; then echo probe-shared; fi; grep -c ' /.hwcap-shim ' /proc/self/mountinfo || true`
 
 	t.Run("wrapped", func(t *testing.T) {
 		rootfs := testutil.BusyboxRootfs(t)
@@ -136,7 +136,7 @@ func TestHookPodmanPrecreate(t *testing.T) {
 		// From inside: the shim is mounted, and it ran as the entrypoint
 		// (its warning is the container's stderr: this kernel does not
 		// pass masks on, so under warn it starts the command unmasked).
-		if got := strings.Fields(stdout); strings.Join(got, " ") != "ran shim-mounted 1" {
+		if got := strings.Fields(stdout); strings.Join(got, " ") != "ran shim-mounted probe-shared 1" {
 			t.Fatalf("container output %q", stdout)
 		}
 		if !strings.Contains(stderr, "hwcap-shim: warning: starting /bin/sh without a working mask") {
@@ -144,7 +144,7 @@ func TestHookPodmanPrecreate(t *testing.T) {
 		}
 		cfg := p.ociConfig(t, "hwcap-wrapped")
 		args := hookArgsOf(cfg)
-		want := []string{"/.hwcap-shim", "--mask", "", "--policy", "warn", "--", "/bin/sh", "-c", script}
+		want := []string{"/.hwcap-shim", "--mask", "", "--policy", "warn", "--run-dir", "/.hwcap-run", "--", "/bin/sh", "-c", script}
 		if len(args) != len(want) || args[0] != want[0] || !strings.HasPrefix(args[2], "hwcap=0x") || strings.Join(args[3:], "\x00") != strings.Join(want[3:], "\x00") {
 			t.Fatalf("process.args = %q", args)
 		}
@@ -161,6 +161,18 @@ func TestHookPodmanPrecreate(t *testing.T) {
 		}
 		if !found {
 			t.Fatalf("no read-only bind mount of the shim in %v", cfg["mounts"])
+		}
+		// The host's probe cache, read-only, so the shim does not probe
+		// again in every container.
+		found = false
+		for _, m := range cfg["mounts"].([]any) {
+			mm := m.(map[string]any)
+			if mm["destination"] == "/.hwcap-run/probe.json" {
+				found = mm["source"] == filepath.Join(n.RunDir, "probe.json") && strings.Contains(strings.Join(hookStrings(mm["options"]), ","), "ro")
+			}
+		}
+		if !found {
+			t.Fatalf("no read-only bind mount of the host's probe cache in %v", cfg["mounts"])
 		}
 		// precreate wrapped, createRuntime saw the shim and warned
 		// (kernel without support), poststart warned or found it exited.

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -326,13 +327,8 @@ func (e *Env) writeBundles() error {
 			s.Hooks = hooks
 			s.Annotations = e.maskAnnotations()
 		},
-		BundleShim: func(s *specs.Spec) {
-			// Exactly what the podman precreate stage writes.
-			s.Process.Args = []string{"/.hwcap-shim", "--mask", e.Keep.String(), "--policy", "warn", "--", "/true"}
-			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/.hwcap-shim", Type: "bind", Source: e.Bins["hwcap-shim"],
-				Options: []string{"bind", "ro", "nosuid", "nodev"}})
-			s.Annotations = map[string]string{"hwcap.dev/effective": e.Keep.String()}
-		},
+		// Annotated; precreate (below) rewrites it as podman would.
+		BundleShim: func(s *specs.Spec) { s.Annotations = e.maskAnnotations() },
 	} {
 		s := testutil.DefaultSpec("/true")
 		s.Root = &specs.Root{Path: e.Rootfs, Readonly: true}
@@ -348,9 +344,38 @@ func (e *Env) writeBundles() error {
 		if err := writeJSON(filepath.Join(dir, "config.json"), s); err != nil {
 			return err
 		}
+		if name == BundleShim {
+			if err := e.precreate(filepath.Join(dir, "config.json")); err != nil {
+				return err
+			}
+		}
 		e.Bundles[name] = dir
 	}
 	return nil
+}
+
+// precreate rewrites config.json through the real `hwcap-hook precreate`,
+// so the shim case is exactly what podman runs: the entrypoint wrapped by
+// hwcap-shim, its bind mount and the host's probe cache.
+func (e *Env) precreate(config string) error {
+	in, err := os.Open(config)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	cmd := exec.Command(e.Bins["hwcap-hook"], "precreate")
+	cmd.Env = e.NodeEnv()
+	cmd.Stdin = in
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("hwcap-hook precreate: %w: %s", err, oneLine(stderr.String()))
+	}
+	if !bytes.Contains(out, []byte(`"/.hwcap-shim"`)) {
+		return fmt.Errorf("hwcap-hook precreate did not wrap the entrypoint: %s", out)
+	}
+	return os.WriteFile(config, out, 0o644)
 }
 
 // ID returns a fresh container id.
