@@ -97,7 +97,7 @@ func (w *Wrapper) restoreCheck() (int, bool) {
 func (w *Wrapper) restorePolicy(cwd string) enforce.Policy {
 	ann, _, err := ReadAnnotations(w.inv.ConfigPath(cwd))
 	if err == nil {
-		if req, err := w.node.Request(ann); err == nil && req != nil && req.Policy != "" {
+		if req, err := w.node.Request(w.own.withDefault(ann)); err == nil && req != nil && req.Policy != "" {
 			return req.Policy
 		}
 	}

@@ -46,6 +46,7 @@ type Wrapper struct {
 	Exec func(path string, argv, env []string) error
 
 	inv     *Invocation
+	own     ownFlags
 	node    *config.Node
 	runtime string
 	start   time.Time
@@ -74,8 +75,13 @@ func (w *Wrapper) Run() int {
 	if len(w.Args) > 1 {
 		args = w.Args[1:]
 	}
-	w.inv = Parse(args)
+	own, rest, ownErr := splitOwn(args)
+	w.inv = Parse(rest)
+	w.own = own
 	inv := w.inv
+	if ownErr != nil {
+		return w.fail(ExitRefused, ownErr)
+	}
 
 	// Pass-through with $HWCAP_RUNTIME set: no file is opened at all.
 	// Otherwise the node configuration names the runtime (the same one
@@ -148,7 +154,7 @@ func (w *Wrapper) create() (int, bool) {
 	if err != nil {
 		return w.fail(ExitRefused, fmt.Errorf("container %s: %w", id, err)), false
 	}
-	req, err := w.node.Request(ann)
+	req, err := w.node.Request(w.own.withDefault(ann))
 	if err != nil {
 		return w.fail(ExitRefused, fmt.Errorf("container %s: %w", id, err)), false
 	}
@@ -240,7 +246,7 @@ func (w *Wrapper) recordFromState(id string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := w.node.Request(ann)
+	req, err := w.node.Request(w.own.withDefault(ann))
 	if err != nil {
 		return nil, err
 	}
