@@ -2,7 +2,7 @@
 # Installs, from Debian's packages, everything the demo and the tests use.
 # Idempotent; needs root. Go itself (1.26+) must already be on PATH.
 set -euo pipefail
-need=(runc crun podman containerd criu strace file cpio busybox-static gcc libc6-dev shellcheck
+need=(runc crun podman containerd docker.io criu strace file cpio busybox-static gcc libc6-dev shellcheck
       build-essential flex bison bc libelf-dev libssl-dev xz-utils patch
       qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
       gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)

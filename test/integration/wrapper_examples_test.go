@@ -83,12 +83,13 @@ func TestWrapperExamplePodman(t *testing.T) {
 	}
 }
 
-// TestWrapperExampleDocker checks the daemon.json example's shape
-// (Docker is not installed here; dockerd reads exactly this key).
+// TestWrapperExampleDocker checks the daemon.json example's shape;
+// TestWrapperDocker runs dockerd with its runtimes.
 func TestWrapperExampleDocker(t *testing.T) {
 	var cfg struct {
 		Runtimes map[string]struct {
-			Path string `json:"path"`
+			Path        string   `json:"path"`
+			RuntimeArgs []string `json:"runtimeArgs"`
 		} `json:"runtimes"`
 	}
 	dec := json.NewDecoder(strings.NewReader(string(exampleFile(t, "docker/daemon.json"))))
@@ -96,7 +97,8 @@ func TestWrapperExampleDocker(t *testing.T) {
 	if err := dec.Decode(&cfg); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Runtimes["hwcap"].Path != "/usr/local/bin/hwcap-runtime" {
+	if cfg.Runtimes["hwcap"].Path != "/usr/local/bin/hwcap-runtime" || cfg.Runtimes["hwcap-fleet"].Path != "/usr/local/bin/hwcap-runtime" ||
+		strings.Join(cfg.Runtimes["hwcap-fleet"].RuntimeArgs, " ") != "--hwcap-profile fleet" {
 		t.Errorf("daemon.json runtimes: %+v", cfg.Runtimes)
 	}
 }
