@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -47,38 +46,15 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logF, err := os.Create(filepath.Join(dir, "containerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	logPath := filepath.Join(dir, "containerd.log")
+	t.Cleanup(func() { os.RemoveAll(filepath.Join("/run/containerd/runc", c.ns)) })
 	cmd := exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, logF, logF
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		logF.Close()
-		os.RemoveAll(filepath.Join("/run/containerd/runc", c.ns))
+	cmd.Env = env
+	startDaemon(t, cmd, logPath, 10*time.Second)
+	waitDaemon(t, logPath, 100, func() error {
+		_, err := c.ctr(t, "version")
+		return err
 	})
-	for i := 0; ; i++ {
-		if _, err := c.ctr(t, "version"); err == nil {
-			break
-		}
-		if i == 100 {
-			data, _ := os.ReadFile(logF.Name())
-			t.Fatalf("containerd did not start: %s", data)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 	return c
 }
 

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -86,32 +85,11 @@ state = %q
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logF, err := os.Create(filepath.Join(dir, "containerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	logPath := filepath.Join(dir, "containerd.log")
+	t.Cleanup(func() { os.RemoveAll(filepath.Join("/run/containerd/runc", "k8s.io")) })
 	cmd := exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, logF, logF
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		logF.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logF.Name())
-			t.Logf("containerd log (tail): %s", tail(string(b), 4000))
-		}
-		os.RemoveAll(filepath.Join("/run/containerd/runc", "k8s.io"))
-	})
+	cmd.Env = env
+	startDaemon(t, cmd, logPath, 10*time.Second)
 	ctr := func(args ...string) error {
 		out, err := exec.Command("ctr", append([]string{"--address", sock, "--namespace", "k8s.io"}, args...)...).CombinedOutput()
 		if err != nil {
@@ -119,15 +97,7 @@ state = %q
 		}
 		return nil
 	}
-	for i := 0; ; i++ {
-		if err := ctr("version"); err == nil {
-			break
-		} else if i == 100 {
-			b, _ := os.ReadFile(logF.Name())
-			t.Fatalf("containerd did not start: %v\n%s", err, tail(string(b), 4000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitDaemon(t, logPath, 100, func() error { return ctr("version") })
 	archive := testutil.OCIArchive(t, testutil.BusyboxRootfs(t), criImage, []string{"/bin/sleep", "1000000"})
 	if err := ctr("images", "import", archive); err != nil {
 		t.Fatal(err)

@@ -10,11 +10,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/testutil"
 )
@@ -46,10 +44,8 @@ func startDocker(t *testing.T, env []string, runtimes map[string]any) *dockerT {
 	if err := os.WriteFile(filepath.Join(dir, "daemon.json"), cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	logF, err := os.Create(filepath.Join(dir, "dockerd.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	logPath := filepath.Join(dir, "dockerd.log")
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	// No networking (no iptables, no bridge) and the vfs driver: nothing
 	// of the host's is touched, and nothing needs kernel modules.
 	cmd := exec.Command(bin, "--config-file", filepath.Join(dir, "daemon.json"),
@@ -57,40 +53,17 @@ func startDocker(t *testing.T, env []string, runtimes map[string]any) *dockerT {
 		"--pidfile", filepath.Join(dir, "d.pid"), "--host", "unix://"+d.sock,
 		"--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
 		"--storage-driver=vfs")
-	cmd.Env, cmd.Stdout, cmd.Stderr = env, logF, logF
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd.Env = env
+	startDaemon(t, cmd, logPath, 20*time.Second)
+	waitDaemon(t, logPath, 150, func() error {
+		_, err := d.docker(t, "version")
+		return err
+	})
 	t.Cleanup(func() {
 		if out, err := d.docker(t, "ps", "-aq"); err == nil && strings.TrimSpace(out) != "" {
 			_, _ = d.docker(t, append([]string{"rm", "-f"}, strings.Fields(out)...)...)
 		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		logF.Close()
-		if t.Failed() {
-			b, _ := os.ReadFile(logF.Name())
-			t.Logf("dockerd log (tail): %s", tail(string(b), 3000))
-		}
-		os.RemoveAll(dir)
 	})
-	for i := 0; ; i++ {
-		if _, err := d.docker(t, "version"); err == nil {
-			break
-		}
-		if i == 150 {
-			b, _ := os.ReadFile(logF.Name())
-			t.Fatalf("dockerd did not start: %s", tail(string(b), 3000))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 	// The image: the test busybox rootfs, imported (no registry).
 	tarCmd := exec.Command("tar", "-C", testutil.BusyboxRootfs(t), "-c", ".")
 	imp := exec.Command("docker", "--host", "unix://"+d.sock, "import", "-", dockerImage)
@@ -109,13 +82,6 @@ func startDocker(t *testing.T, env []string, runtimes map[string]any) *dockerT {
 		t.Fatal(err)
 	}
 	return d
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
 }
 
 func (d *dockerT) docker(t *testing.T, args ...string) (string, error) {
@@ -280,15 +246,8 @@ func TestWrapperDocker(t *testing.T) {
 // has except feature.
 func writeDenyProfile(t *testing.T, path, feature string) {
 	t.Helper()
-	tab, err := hwcap.Host()
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := auxv.ReadSelf()
-	if err != nil {
-		t.Fatal(err)
-	}
-	allow := slices.DeleteFunc(tab.Names(v.HWCAPs()), func(s string) bool { return s == feature })
+	_, host, tab := testutil.HostFeature(t)
+	allow := slices.DeleteFunc(tab.Names(host), func(s string) bool { return s == feature })
 	data, err := json.Marshal(hwcap.Profile{Version: "hwcap.dev/v1", Arch: tab.Arch, Description: "all but " + feature, Allow: allow})
 	if err != nil {
 		t.Fatal(err)
