@@ -35,14 +35,14 @@ func runBaseline(e *env, args []string) error {
 		return err
 	}
 	if len(files) == 0 {
-		return usagef("no input files (want one or more /proc/cpuinfo captures, `hwcapctl features --json` files or profiles)")
+		return usagef("no input files (want one or more /proc/cpuinfo captures, `hwcapctl features --json` files, profiles or `kubectl get nodes -o json` output)")
 	}
 	if *out != "" {
 		if err := checkOutput(*out); err != nil {
 			return err
 		}
 	}
-	nodes, err := readInputs(e, files)
+	nodes, err := readAllInputs(e, files)
 	if err != nil {
 		return err
 	}

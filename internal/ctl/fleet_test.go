@@ -124,6 +124,40 @@ func TestBaselineCLI(t *testing.T) {
 	}
 }
 
+// TestBaselineNodeList: `kubectl get nodes -o json` of three nodes labelled
+// by `hwcapctl nfd` (internal/node/testdata) gives the same profile as
+// their captures; check wants one node and says how to get it.
+func TestBaselineNodeList(t *testing.T) {
+	list := filepath.Join("..", "node", "testdata", "nodelist-graviton.json")
+	files := []string{
+		capture("arm64-ref-graviton2-neoverse-n1.txt"),
+		capture("arm64-ref-graviton3-neoverse-v1.txt"),
+		capture("arm64-ref-graviton4-neoverse-v2.txt"),
+	}
+	want := decode[baselineReport](t, mustRun(t, ExitOK, append([]string{"baseline", "--json", "--description", "x"}, files...)...).stdout)
+	r := mustRun(t, ExitOK, "baseline", "--json", "--description", "x", list)
+	got := decode[baselineReport](t, r.stdout)
+	if !same(got.Common, want.Common) || !same(got.Dropped, want.Dropped) || len(got.Lacks) != 3 ||
+		!same(got.Nodes, []string{"node/ip-10-0-1-17.eu-west-1.compute.internal", "node/ip-10-0-2-41.eu-west-1.compute.internal", "node/ip-10-0-3-9.eu-west-1.compute.internal"}) {
+		t.Errorf("baseline of the NodeList %+v\nwant the captures' %+v", got, want)
+	}
+	if !strings.Contains(r.stderr, "node/ip-10-0-2-41.eu-west-1.compute.internal lacks: sb sve2") {
+		t.Errorf("summary %q", r.stderr)
+	}
+	// A list and more files together; stdin too.
+	data, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, string(data), "baseline", "--json", "-", capture("arm64-a64fx.txt")); r.code != ExitOK || len(decode[baselineReport](t, r.stdout).Nodes) != 4 {
+		t.Errorf("list on stdin plus a capture: %+v", r)
+	}
+	r = run(t, "", "check", "--profile", capture("arm64-neoverse-n1.txt"), "--host", list)
+	if r.code != ExitUsage || !strings.Contains(r.stderr, "3 nodes (a Kubernetes NodeList); this reads one: kubectl get node NAME -o json") {
+		t.Errorf("check --host NodeList: %+v", r)
+	}
+}
+
 // TestRoundTrip: features --json of this host and of captures feed
 // baseline and check, through files and stdin.
 func TestRoundTrip(t *testing.T) {

@@ -50,15 +50,23 @@ func printWords(w io.Writer, t *hwcap.Table, words hwcap.Words, indent string) {
 	}
 }
 
-// readInputs parses each file ("-" is stdin, at most once).
-func readInputs(e *env, files []string) ([]*node.Node, error) {
+// readStdinOnce refuses "-" (stdin) given more than once.
+func readStdinOnce(files []string) error {
 	stdin := 0
 	for _, f := range files {
 		if f == "-" {
 			if stdin++; stdin > 1 {
-				return nil, usagef("\"-\" (stdin) given twice")
+				return usagef("\"-\" (stdin) given twice")
 			}
 		}
+	}
+	return nil
+}
+
+// readInputs parses each file ("-" is stdin, at most once).
+func readInputs(e *env, files []string) ([]*node.Node, error) {
+	if err := readStdinOnce(files); err != nil {
+		return nil, err
 	}
 	var nodes []*node.Node
 	for _, f := range files {
@@ -67,6 +75,23 @@ func readInputs(e *env, files []string) ([]*node.Node, error) {
 			return nil, err
 		}
 		nodes = append(nodes, n)
+	}
+	return nodes, nil
+}
+
+// readAllInputs is readInputs where a Kubernetes NodeList counts as all
+// its nodes (baseline).
+func readAllInputs(e *env, files []string) ([]*node.Node, error) {
+	if err := readStdinOnce(files); err != nil {
+		return nil, err
+	}
+	var nodes []*node.Node
+	for _, f := range files {
+		ns, err := node.ReadFileAll(f, e.stdin)
+		if err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, ns...)
 	}
 	return nodes, nil
 }

@@ -53,23 +53,38 @@ func ParseProfile(source string, data []byte) (*Node, error) {
 }
 
 // ReadFile reads and parses one input file; "-" reads r instead (stdin).
+// A Kubernetes Node object counts as one input; a NodeList of more than one
+// node is an error here (ReadFileAll takes them all).
 func ReadFile(path string, stdin io.Reader) (*Node, error) {
+	nodes, err := ReadFileAll(path, stdin)
+	if err != nil {
+		return nil, err
+	}
+	if len(nodes) != 1 {
+		return nil, fmt.Errorf("%w: %s: %d nodes (a Kubernetes NodeList); this reads one: kubectl get node NAME -o json", ErrBadInput, path, len(nodes))
+	}
+	return nodes[0], nil
+}
+
+// ReadFileAll reads one input file ("-": stdin) and parses it with
+// ParseAll: a Kubernetes NodeList gives one Node per node.
+func ReadFileAll(path string, stdin io.Reader) ([]*Node, error) {
 	var (
 		data []byte
 		err  error
 	)
 	if path == "-" {
-		data, err = io.ReadAll(io.LimitReader(stdin, MaxInputSize+1))
+		data, err = io.ReadAll(io.LimitReader(stdin, MaxNodeListSize+1))
 	} else {
 		var f *os.File
 		f, err = os.Open(path)
 		if err == nil {
-			data, err = io.ReadAll(io.LimitReader(f, MaxInputSize+1))
+			data, err = io.ReadAll(io.LimitReader(f, MaxNodeListSize+1))
 			f.Close()
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadInput, err)
 	}
-	return Parse(path, data)
+	return ParseAll(path, data)
 }
