@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# fetch.sh: CRIU from a newer Debian suite, runnable next to this system's
-# libc without installing it.
+# fetch.sh: CRIU (and crun with CRIU support) from a newer Debian suite,
+# runnable next to this system's libc without installing it.
 #
 # Debian 12's criu 3.17.1 fails at dump on kernels >= 6.1x ("vdso: Failed
 # to fill self vdso symtable"); trixie's 4.1.1 needs libc6 >= 2.38, and
@@ -8,14 +8,19 @@
 # the closure of its dependencies in SUITE are downloaded with apt-get
 # download (through test/vm/fetch.sh, cached) and merged into one tree:
 #   ${HWCAP_CACHE:-/var/cache/hwcap}/criu/<arch>-<suite>/root/
-# For the host's architecture a wrapper script
+# The tree also holds SUITE's crun and libcriu2: Debian 12's crun 1.8.1 is
+# built without CRIU, trixie's 1.21 checkpoints and restores through
+# libcriu (which runs `criu swrk` from PATH).
+# For the host's architecture wrapper scripts
 #   ${HWCAP_CACHE:-/var/cache/hwcap}/criu/<arch>-<suite>/criu
-# runs root/usr/sbin/criu with that tree's dynamic loader and libraries
-# (runc checkpoint --criu PATH accepts it: it keeps fd 3 for swrk).
+#   ${HWCAP_CACHE:-/var/cache/hwcap}/criu/<arch>-<suite>/crun
+# run root/usr/sbin/criu and root/usr/bin/crun with that tree's dynamic
+# loader and libraries (runc checkpoint --criu PATH accepts the criu one:
+# it keeps fd 3 for swrk).
 # For arm64 the tree is meant for a guest's root file system (test/vm).
 #
 # Usage: fetch.sh [--arch amd64|arm64] [--suite trixie]
-# Output (stdout, shell-quoted, for eval): CRIU_ROOT=... CRIU=... CRIU_PKGS=...
+# Output (stdout, shell-quoted, for eval): CRIU_ROOT=... CRIU=... CRUN=... CRIU_PKGS=...
 set -euo pipefail
 PROG=$(basename "$0")
 die() { echo "$PROG: $*" >&2; exit 1; }
@@ -44,7 +49,7 @@ flock 8
 # its shared libraries.
 pkgs=$(apt-cache -o APT::Default-Release="$suite" -o APT::Architecture="$arch" \
 	depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-	--no-replaces --no-enhances "criu:$arch" 2>/dev/null |
+	--no-replaces --no-enhances "criu:$arch" "crun:$arch" "libcriu2:$arch" 2>/dev/null |
 	sed -n 's/^\([a-z0-9][a-z0-9.+-]*\)\(:'"$arch"'\)\{0,1\}$/\1/p' | sort -u)
 echo "$pkgs" | grep -qx criu || die "apt-cache found no criu for $arch in $suite (apt-get update? is $suite in sources.list?)"
 key=$(echo "$arch $suite $pkgs" | md5sum | cut -c1-16)
@@ -67,20 +72,28 @@ fi
 root=$CACHE/root
 [ -x "$root/usr/sbin/criu" ] || die "$root/usr/sbin/criu missing after unpacking"
 
-wrapper=
+wrapper='' crunwrapper=''
 if [ "$arch" = "$(dpkg --print-architecture)" ]; then
 	case $arch in
 	amd64) ld=$root/usr/lib64/ld-linux-x86-64.so.2 tri=x86_64-linux-gnu ;;
 	arm64) ld=$root/usr/lib/ld-linux-aarch64.so.1 tri=aarch64-linux-gnu ;;
 	esac
 	[ -e "$ld" ] || ld=$root/lib/$tri/$(basename "$ld")
-	wrapper=$CACHE/criu
-	cat >"$wrapper.tmp" <<W
+	version() { sed -n 's/^Version: //p' "$(find "${HWCAP_CACHE:-/var/cache/hwcap}"/vm/pkg -maxdepth 1 -name "$1_*_$arch" | sort | tail -n1)/control" 2>/dev/null || echo '?'; }
+	script() { # NAME BINARY: a wrapper script CACHE/NAME
+		cat >"$CACHE/$1.tmp" <<W
 #!/bin/sh
-# criu from $suite ($(sed -n 's/^Version: //p' "$(find "${HWCAP_CACHE:-/var/cache/hwcap}"/vm/pkg -maxdepth 1 -name "criu_*_$arch" | sort | tail -n1)/control" 2>/dev/null || echo '?')) with its own loader and libraries; made by test/criu/fetch.sh
-exec "$ld" --library-path "$root/usr/lib/$tri:$root/lib/$tri" "$root/usr/sbin/criu" "\$@"
+# $1 from $suite ($(version "$1")) with its own loader and libraries; made by test/criu/fetch.sh
+exec "$ld" --library-path "$root/usr/lib/$tri:$root/lib/$tri" "$root$2" "\$@"
 W
-	chmod 755 "$wrapper.tmp"
-	mv "$wrapper.tmp" "$wrapper"
+		chmod 755 "$CACHE/$1.tmp"
+		mv "$CACHE/$1.tmp" "$CACHE/$1"
+	}
+	script criu /usr/sbin/criu
+	wrapper=$CACHE/criu
+	if [ -x "$root/usr/bin/crun" ]; then
+		script crun /usr/bin/crun
+		crunwrapper=$CACHE/crun
+	fi
 fi
-printf 'CRIU_ROOT=%q\nCRIU=%q\nCRIU_PKGS=%q\n' "$root" "$wrapper" "$(echo "$pkgs" | tr '\n' ' ')"
+printf 'CRIU_ROOT=%q\nCRIU=%q\nCRUN=%q\nCRIU_PKGS=%q\n' "$root" "$wrapper" "$crunwrapper" "$(echo "$pkgs" | tr '\n' ' ')"

@@ -27,6 +27,7 @@ import (
 var (
 	criuOnce sync.Once
 	criuBin  string
+	crunBin  string // trixie's crun (with CRIU), for the host's arch
 	criuErr  error
 )
 
@@ -43,6 +44,9 @@ func criu(t *testing.T) string {
 		for _, l := range strings.Split(string(out), "\n") {
 			if v, ok := strings.CutPrefix(l, "CRIU="); ok {
 				criuBin = v
+			}
+			if v, ok := strings.CutPrefix(l, "CRUN="); ok {
+				crunBin = v
 			}
 		}
 		if criuBin == "" {
@@ -172,6 +176,28 @@ func TestRestoreThroughWrapper(t *testing.T) {
 	testutil.RequireRoot(t)
 	rt := testutil.RequireRuntime(t, "runc")
 	crit := criu(t)
+	restoreThroughWrapper(t, rt, []string{"--criu", crit}, nil)
+}
+
+// TestRestoreThroughWrapperCrun is the same with crun: Debian 12's crun
+// 1.8.1 is built without CRIU, so it is trixie's 1.21 (fetch.sh), which
+// checkpoints through libcriu and finds criu on PATH.
+func TestRestoreThroughWrapperCrun(t *testing.T) {
+	testutil.RequireRoot(t)
+	criu(t)
+	if crunBin == "" {
+		t.Fatal("fetch.sh printed no CRUN= (trixie's crun)")
+	}
+	rt := &testutil.Runtime{Name: "crun", Bin: crunBin, Root: filepath.Join(t.TempDir(), "crun-root"), Unshare: testutil.HybridCgroups(), Timeout: 60 * time.Second}
+	if rt.Unshare {
+		testutil.RequireCommand(t, "unshare")
+	}
+	restoreThroughWrapper(t, rt, nil, []string{"PATH=" + filepath.Dir(criuBin) + ":" + os.Getenv("PATH")})
+}
+
+// restoreThroughWrapper runs the scenario with runtime rt; globals are
+// extra global flags for the runtime (runc's --criu), env extra variables.
+func restoreThroughWrapper(t *testing.T, rt *testutil.Runtime, globals, extraEnv []string) {
 	gcc := testutil.RequireCommand(t, "gcc")
 	tmp := t.TempDir()
 	bins, err := testutil.BuildCommands(tmp, "hwcap-runtime", "hwcapctl")
@@ -199,18 +225,32 @@ func TestRestoreThroughWrapper(t *testing.T) {
 		}
 	}
 	setPolicy("enforce")
-	env := append(os.Environ(), "HWCAP_CONFIG="+cfg)
-	id := testutil.ID("criu")
+	env := append(append(os.Environ(), extraEnv...), "HWCAP_CONFIG="+cfg)
+	id := testutil.ID("criu-" + rt.Name)
 	runtimeLog := filepath.Join(tmp, "runtime-log.json")
+	// The wrapper, with the runtime's global flags, run where rt runs
+	// (crun on hybrid cgroups: in a mount namespace without cgroup v2).
+	wrapperRT := *rt
+	wrapperRT.Bin = bins["hwcap-runtime"]
 	wrapper := func(args ...string) (int, string) {
 		os.Remove(runtimeLog)
-		code, stderr := cmd(t, b.Dir, env, append([]string{bins["hwcap-runtime"], "--root", rt.Root, "--criu", crit,
-			"--log", runtimeLog, "--log-format", "json"}, args...)...)
+		argv := wrapperRT.Argv(append(append(slices.Clone(globals), "--log", runtimeLog, "--log-format", "json"), args...)...)
+		code, stderr := cmd(t, b.Dir, env, argv...)
 		if l, err := os.ReadFile(runtimeLog); err == nil {
 			t.Logf("runtime log: %s", l)
 			stderr += string(l)
 		}
 		return code, stderr
+	}
+	// crun wants the work directory to exist.
+	work := func(name string) string {
+		d := filepath.Join(tmp, name)
+		if rt.Name == "crun" {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return d
 	}
 	t.Cleanup(func() { _, _ = wrapper("delete", "--force", id) })
 
@@ -219,7 +259,7 @@ func TestRestoreThroughWrapper(t *testing.T) {
 	}
 	n := waitTicks(t, log, 0)
 	img := filepath.Join(tmp, "img")
-	if code, _ := wrapper("checkpoint", "--image-path", img, "--work-path", filepath.Join(tmp, "w1"), id); code != 0 {
+	if code, _ := wrapper("checkpoint", "--image-path", img, "--work-path", work("w1"), id); code != 0 {
 		t.Fatalf("checkpoint: exit %d\n%s", code, criuErrors(filepath.Join(tmp, "w1", "dump.log")))
 	}
 	if code, _ := cmd(t, "", nil, bins["hwcapctl"], "check-image", img); code != 0 {
@@ -238,23 +278,23 @@ func TestRestoreThroughWrapper(t *testing.T) {
 		t.Fatalf("check-image of the foreign checkpoint: exit %d, want 1; stderr %q", code, stderr)
 	}
 
-	// enforce: refused before runc runs, one line naming the feature.
+	// enforce: refused before the runtime runs, one line naming the feature.
 	code, stderr = wrapper("restore", "-d", "--image-path", foreign, "--work-path", filepath.Join(tmp, "w2"), "--bundle", b.Dir, id)
 	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "refusing restore under policy enforce") ||
 		!strings.Contains(stderr, "were started with "+feature+", which this host lacks") {
 		t.Fatalf("restore of the foreign checkpoint under enforce: exit %d, stderr %q", code, stderr)
 	}
-	if c, _ := cmd(t, "", nil, rt.Bin, "--root", rt.Root, "state", id); c == 0 {
-		t.Fatal("runc has the container after a refused restore")
+	if c, _ := cmd(t, "", nil, rt.Argv("state", id)...); c == 0 {
+		t.Fatalf("%s has the container after a refused restore", rt.Name)
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "w2")); err == nil {
-		t.Error("the work path exists: runc ran")
+		t.Errorf("the work path exists: %s ran", rt.Name)
 	}
 
 	// The real checkpoint restores and keeps running; a child it forks
 	// after the restore runs too.
-	if code, _ := wrapper("restore", "-d", "--image-path", img, "--work-path", filepath.Join(tmp, "w3"), "--bundle", b.Dir, id); code != 0 {
-		t.Fatalf("restore: exit %d", code)
+	if code, _ := wrapper("restore", "-d", "--image-path", img, "--work-path", work("w3"), "--bundle", b.Dir, id); code != 0 {
+		t.Fatalf("restore: exit %d\n%s", code, criuErrors(filepath.Join(tmp, "w3", "restore.log")))
 	}
 	n = waitTicks(t, log, n)
 	if err := os.WriteFile(log+".fork", nil, 0o644); err != nil {
@@ -265,13 +305,13 @@ func TestRestoreThroughWrapper(t *testing.T) {
 	// warn: the foreign checkpoint is restored, with a warning, and CRIU
 	// gives the restored init the foreign words verbatim.
 	img2 := filepath.Join(tmp, "img2")
-	if code, _ := wrapper("checkpoint", "--image-path", img2, "--work-path", filepath.Join(tmp, "w4"), id); code != 0 {
+	if code, _ := wrapper("checkpoint", "--image-path", img2, "--work-path", work("w4"), id); code != 0 {
 		t.Fatalf("second checkpoint: exit %d", code)
 	}
 	foreign2 := filepath.Join(tmp, "foreign2")
 	withExtra(t, img2, foreign2, extra)
 	setPolicy("warn")
-	code, stderr = wrapper("restore", "-d", "--image-path", foreign2, "--work-path", filepath.Join(tmp, "w5"), "--bundle", b.Dir, id)
+	code, stderr = wrapper("restore", "-d", "--image-path", foreign2, "--work-path", work("w5"), "--bundle", b.Dir, id)
 	if code != 0 || !strings.Contains(stderr, "policy warn: restoring anyway") || !strings.Contains(stderr, feature) {
 		t.Fatalf("restore under warn: exit %d, stderr %q", code, stderr)
 	}
@@ -313,9 +353,10 @@ func waitLine(t *testing.T, file, prefix string) {
 
 func statePID(t *testing.T, rt *testutil.Runtime, id string) int {
 	t.Helper()
-	out, err := exec.Command(rt.Bin, "--root", rt.Root, "state", id).Output()
+	argv := rt.Argv("state", id)
+	out, err := exec.Command(argv[0], argv[1:]...).Output()
 	if err != nil {
-		t.Fatalf("runc state: %v", err)
+		t.Fatalf("%s state: %v", rt.Name, err)
 	}
 	var st struct {
 		Pid int `json:"pid"`
