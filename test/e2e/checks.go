@@ -37,6 +37,10 @@ const (
 	// CheckWrapperNone: through the wrapper without an annotation nothing
 	// changes (init, descendants, exec).
 	CheckWrapperNone = "wrapper.none"
+	// CheckWrapperProfileArg: no annotation, but the runtime is called as
+	// `hwcap-runtime --hwcap-profile NAME` (Docker's runtimeArgs): init,
+	// descendants and exec get the profile's allow list.
+	CheckWrapperProfileArg = "wrapper.profile-arg"
 
 	// Hook guard (createRuntime in config.json, policy enforce).
 	CheckHookWrapper = "hook.wrapper" // through hwcap-runtime: passes, decision masked
@@ -54,7 +58,7 @@ var (
 	common = []string{CheckProbe, CheckBaseline,
 		CheckShimInit, CheckShimChild, CheckShimGrandchild, CheckShimProfile, CheckShimCannotAdd, CheckShimCannotAddRaw,
 		CheckWrapperInit, CheckWrapperChild, CheckWrapperGrandchild, CheckWrapperExec, CheckWrapperExecChild, CheckWrapperNone,
-		CheckHookWrapper, CheckHookShim, CheckHookPlain}
+		CheckWrapperProfileArg, CheckHookWrapper, CheckHookShim, CheckHookPlain}
 	checksByArch = map[string][]string{
 		"amd64": common,
 		"arm64": append(append([]string{}, common...), CheckDispatchUnmasked, CheckDispatchShim, CheckDispatchWrapper),

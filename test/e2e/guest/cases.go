@@ -57,6 +57,9 @@ func (g *guest) all() error {
 	if g.runs(e2e.CheckWrapperNone) {
 		g.wrapperNone()
 	}
+	if g.runs(e2e.CheckWrapperProfileArg) {
+		g.wrapperProfileArg()
+	}
 	if g.runs(e2e.CheckHookWrapper) {
 		g.hookWrapper()
 		g.hookShim()
@@ -316,6 +319,18 @@ func (g *guest) wrapperNone() {
 	r := g.wrapperRun("wrapper-none", nil)
 	ok, detail := g.words(r, append(append([]who{}, initTree...), execP, execChildP), g.hw)
 	g.emit(e2e.CheckWrapperNone, ok, r.secs, detail)
+}
+
+// wrapperProfileArg: no annotation, the runtime called with
+// --hwcap-profile (as Docker's runtimeArgs do): init, descendants and exec
+// get the profile's allow list.
+func (g *guest) wrapperProfileArg() {
+	r := g.start(ctr{name: "wrapper-profile-arg", wrapper: true, rtArgs: []string{"--hwcap-profile", nodeProfile}, detach: true,
+		args:    payloadArgs("init", "--pause"),
+		exec:    []string{ctrPayload, "--label", "exec", "--children", "1"},
+		waitFor: "init/2"})
+	ok, detail := g.words(r, append(append([]who{}, initTree...), execP, execChildP), g.keepOnly(g.plan.profile))
+	g.emit(e2e.CheckWrapperProfileArg, ok, r.secs, fmt.Sprintf("--hwcap-profile %s (allows %s); %s", nodeProfile, strings.Join(g.plan.profile, ","), detail))
 }
 
 // Stages of hwcap-hook in config.json.

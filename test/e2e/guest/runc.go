@@ -15,20 +15,23 @@ import (
 
 // Paths inside the container's rootfs and on the guest.
 const (
-	ctrPayload  = "/hwcapreport"
-	ctrShim     = "/usr/local/bin/hwcap-shim" // the node's shimPath, so the guard recognises it
-	ctrProfile  = "/etc/hwcap-e2e/profile.json"
-	nodeConfig  = "/etc/hwcap/config.json"
-	nodeLog     = "/var/log/hwcap/hwcap.log"
-	denyKey     = "hwcap.dev/deny"
-	cmdTimeout  = 2 * time.Minute
-	waitTimeout = time.Minute
+	ctrPayload   = "/hwcapreport"
+	ctrShim      = "/usr/local/bin/hwcap-shim" // the node's shimPath, so the guard recognises it
+	ctrProfile   = "/etc/hwcap-e2e/profile.json"
+	nodeConfig   = "/etc/hwcap/config.json"
+	nodeLog      = "/var/log/hwcap/hwcap.log"
+	nodeProfiles = "/etc/hwcap/profiles"
+	nodeProfile  = "e2e"
+	denyKey      = "hwcap.dev/deny"
+	cmdTimeout   = 2 * time.Minute
+	waitTimeout  = time.Minute
 )
 
 // ctr is one container to run.
 type ctr struct {
 	name    string            // for logs
 	wrapper bool              // start through hwcap-runtime, else plain runc
+	rtArgs  []string          // with wrapper: its own leading arguments (--hwcap-profile NAME)
 	args    []string          // process.args
 	ann     map[string]string // annotations
 	hooks   []string          // hwcap-hook stages in config.json: createRuntime (the guard), poststart
@@ -78,8 +81,15 @@ func (g *guest) setup() error {
 	if err := os.WriteFile(filepath.Join(rootfs, ctrProfile), prof, 0o644); err != nil {
 		return err
 	}
+	// The same profile as a node profile, for hwcap-runtime --hwcap-profile.
+	if err := os.MkdirAll(nodeProfiles, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(nodeProfiles, nodeProfile+".json"), prof, 0o644); err != nil {
+		return err
+	}
 	cfg, err := json.Marshal(map[string]any{"defaultPolicy": "enforce", "logFile": nodeLog,
-		"runtimes": []string{"runc"}, "shimPath": ctrShim, "runDir": "/run/hwcap", "profileDir": "/etc/hwcap/profiles"})
+		"runtimes": []string{"runc"}, "shimPath": ctrShim, "runDir": "/run/hwcap", "profileDir": nodeProfiles})
 	if err != nil {
 		return err
 	}
@@ -159,11 +169,11 @@ func (g *guest) bundle(id string, c ctr) (string, error) {
 
 // runtime returns the runtime binary of c and its global arguments.
 func (g *guest) runtime(c ctr) []string {
-	rt := "runc"
+	argv := []string{"runc"}
 	if c.wrapper {
-		rt = filepath.Join(g.bin, "hwcap-runtime")
+		argv = append([]string{filepath.Join(g.bin, "hwcap-runtime")}, c.rtArgs...)
 	}
-	return []string{rt, "--root", filepath.Join(g.work, "state")}
+	return append(argv, "--root", filepath.Join(g.work, "state"))
 }
 
 // command runs argv with a timeout. With files, stdout and stderr go to
