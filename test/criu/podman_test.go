@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -156,7 +157,7 @@ func TestRestorePodman(t *testing.T) {
 	if _, err := pod("container", "restore", "--import", archive); err != nil {
 		t.Fatal(err)
 	}
-	n = waitTicks(t, log, n)
+	waitTicks(t, log, n)
 	if err := os.WriteFile(log+".fork", nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func untar(t *testing.T, archive, dir string) {
 	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return
 		}
 		if err != nil {
