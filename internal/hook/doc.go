@@ -9,8 +9,14 @@
 // masks on), finds the container started through hwcap-shim on such a
 // kernel, or refuses the container under policy enforce. The one stage that
 // may change config.json is podman's precreate, which runs before the
-// runtime reads it: there the hook prepends the shim and bind-mounts it in.
-// poststart re-reads the started process's auxv to confirm.
+// runtime reads it: there the hook prepends the shim and bind-mounts it in,
+// with the host's probe cache (read-only) so the shim need not probe the
+// kernel again in every container. poststart re-reads the started
+// process's auxv to confirm.
+//
+// The host's words are the hook's own together with PID 1's: under
+// hwcap-runtime the hook descends from the masked runtime, and on a kernel
+// that passes masks on its own words are already masked.
 //
 // Runtimes swallow hook output (crun entirely), so every run that sees an
 // hwcap.dev/* annotation appends one JSON line to the node's log file; a run

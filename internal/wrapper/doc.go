@@ -24,6 +24,11 @@
 //     straight execve. With $HWCAP_RUNTIME set, no file is opened at all;
 //     otherwise only the node configuration, which names the runtime.
 //
+// The wrapper's only option of its own, --hwcap-profile NAME, is taken
+// from the front of argv and never passed on: the profile for containers
+// without hwcap.dev/* annotations, for engines that give a runtime fixed
+// arguments but cannot set annotations (Docker's runtimeArgs).
+//
 // Argument parsing follows urfave/cli v1 (runc: -flag and --flag, =value,
 // argument reordering for create/run/restore, in-order for exec) and argp
 // (crun: abbreviations, -bDIR, grouped short options). Where the two
