@@ -21,6 +21,7 @@
 #                   hwcap-runtime run, a runc container with
 #                     hwcap.dev/profile=fleet (P)  -> path=neon,
 #                     hwcap-runtime checkpoint     -> wrapped/
+#                   the same through hwcap-runtime with crun    -> crun/
 #                   runc run, the same container without annotations
 #                                              -> path=sve, runc checkpoint -> unmasked/
 #   guest B (N1):   hwcapctl check-image plain/  -> incompatible (sve ...)
@@ -32,6 +33,7 @@
 #                   hwcap-runtime restore wrapped/ -> checked (superset),
 #                     runc restores it, it keeps running, a child forked
 #                     after the restore reports the masked words
+#                   the same with crun as the real runtime (crun/)
 #                   hwcap-runtime restore unmasked/ -> refused under
 #                     enforce, one line naming sve; runc never runs
 #
@@ -119,10 +121,14 @@ mkdir -p "$stage/ctrplain"
 sed -e '/"annotations"/d' -e 's|/log/wrapped.log|/log/unmasked.log|' -e 's|"wrapped"|"unmasked"|' \
 	"$stage/ctr/config.json" >"$stage/ctrplain/config.json"
 ! grep -q hwcap.dev "$stage/ctrplain/config.json" || die "ctrplain/config.json kept the annotation"
+# The annotated container again, for crun (trixie's 1.21, with CRIU, from
+# fetch.sh's tree): its own log file.
+mkdir -p "$stage/ctrcrun"
+sed -e 's|/log/wrapped.log|/log/crun.log|' -e 's|"wrapped"|"crunctr"|' "$stage/ctr/config.json" >"$stage/ctrcrun/config.json"
 
 common=(--arch arm64 --kernel "$kernel" --add "$CRIU_ROOT:/" --add "$stage/bin/svepath:/svepath"
 	--add "$stage/bin/hwcapctl:/usr/local/bin/hwcapctl" --add "$stage/bin/hwcap-shim:/usr/local/bin/hwcap-shim"
-	--add "$stage/bin/hwcap-runtime:/usr/local/bin/hwcap-runtime" --add "$stage/etc:/etc" --add "$stage/ctr:/ctr" --add "$stage/ctrplain:/ctrplain"
+	--add "$stage/bin/hwcap-runtime:/usr/local/bin/hwcap-runtime" --add "$stage/etc:/etc" --add "$stage/ctr:/ctr" --add "$stage/ctrplain:/ctrplain" --add "$stage/ctrcrun:/ctrcrun"
 	--add "$stage/caps:/caps" --deb runc --deb libseccomp2 --tmpfs-root
 	--deb tar --deb libacl1 --deb libselinux1 --deb libpcre2-8-0 --mem 1G --timeout 300)
 
@@ -173,6 +179,19 @@ hwcap-runtime checkpoint --image-path "$OUT/wrapped" --work-path /work/cw wrappe
 rc=$?
 echo "checkpoint-wrapped-rc=$rc"
 [ $rc = 0 ] || grep -E 'Error|Warn' /work/cw/dump.log | head -n 20
+
+# The same through hwcap-runtime with crun as the real runtime.
+mkdir -p /work/cwc
+HWCAP_RUNTIME=crun hwcap-runtime --log /work/run-crun.log run -d --bundle /ctrcrun crunctr </dev/null >/dev/null 2>&1
+echo "run-crun-rc=$?"
+cat /work/run-crun.log 2>/dev/null
+sleep 2
+tail -n1 /work/log/crun.log
+HWCAP_RUNTIME=crun hwcap-runtime checkpoint --image-path "$OUT/crun" --work-path /work/cwc crunctr 2>&1
+rc=$?
+echo "checkpoint-crun-rc=$rc"
+[ $rc = 0 ] || grep -E 'Error' /work/cwc/dump.log | head -n 10
+cp /work/log/crun.log "$OUT/"
 
 # The same container unmasked, with plain runc: the SVE path.
 runc run -d --bundle /ctrplain unmasked </dev/null >/dev/null 2>&1
@@ -229,6 +248,21 @@ tail -n 2 /work/log/wrapped.log
 runc state wrapped | grep -E '"(status|pid)"'
 grep '"stage":"restore"' /var/log/hwcap/hwcap.log
 cp /work/log/wrapped.log "$OUT/wrapped-after.log"
+# The crun container: checked and restored by crun through the wrapper.
+cp /img/crun.log /work/log/
+mkdir -p /work/rwc
+n=$(wc -l </work/log/crun.log)
+HWCAP_RUNTIME=crun hwcap-runtime --log /work/restore-crun.log restore -d --image-path /img/crun --work-path /work/rwc --bundle /ctrcrun crunctr </dev/null >/dev/null 2>&1
+rc=$?
+echo "restore-crun-rc=$rc"
+cat /work/restore-crun.log 2>/dev/null
+[ $rc = 0 ] || grep -E 'Error' /work/rwc/restore.log | tail -n 10
+sleep 2
+echo "crun ticks before=$n after=$(wc -l </work/log/crun.log)"
+touch /work/log/crun.log.fork
+sleep 2
+cp /work/log/crun.log "$OUT/crun-after.log"
+
 # The unmasked container's checkpoint: the wrapper refuses it under the
 # node's enforce policy with one line naming the missing features, and
 # runc never runs.
@@ -281,6 +315,9 @@ res wrapped-check-compatible "grep -q 'check-image-wrapped-rc=0' '$o'"
 res wrapped-restore-runs "grep -q 'restore-wrapped-rc=0' '$o' && awk '/wrapped ticks/ {split(\$3,a,\"=\"); split(\$4,b,\"=\"); exit !(b[2] > a[2])}' '$o'"
 res wrapped-restore-checked "grep '\"stage\":\"restore\"' '$out/b/files/hwcap-b.log' | grep -q '\"decision\":\"superset\"'"
 res wrapped-child-after-restore "awk '/^tick/ {h=\$5} /^child/ {c=\$3; p=\$5} END {exit !(c != \"\" && c == h && p == \"path=neon\")}' '$out/b/files/wrapped-after.log'"
+res crun-run "grep -q 'run-crun-rc=0' '$out/a/output.txt' && grep -q 'checkpoint-crun-rc=0' '$out/a/output.txt' && tail -n1 '$out/a/files/crun.log' | grep -q 'path=neon'"
+res crun-restore-runs "grep -q 'restore-crun-rc=0' '$o' && awk '/crun ticks/ {split(\$3,a,\"=\"); split(\$4,b,\"=\"); exit !(b[2] > a[2])}' '$o'"
+res crun-child-after-restore "awk '/^tick/ {h=\$5} /^child/ {c=\$3; p=\$5} END {exit !(c != \"\" && c == h && p == \"path=neon\")}' '$out/b/files/crun-after.log'"
 res unmasked-sve-path "grep -q 'run-unmasked-rc=0' '$out/a/output.txt' && grep -q 'checkpoint-unmasked-rc=0' '$out/a/output.txt' && tail -n1 '$out/a/files/unmasked.log' | grep -q 'path=sve'"
 res unmasked-restore-refused "grep -q 'restore-unmasked-rc=1' '$o' && grep -q 'runc has no such container' '$o' && ! grep -q 'unmasked: work path exists' '$o' && grep -qE 'refusing restore under policy enforce: .*were started with .*sve' '$o'"
 if [ -n "$keep" ]; then
