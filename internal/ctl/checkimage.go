@@ -3,6 +3,8 @@ package ctl
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/hwcap/hwcap/internal/criuimg"
 	"github.com/hwcap/hwcap/internal/node"
@@ -36,6 +38,8 @@ type checkImageReport struct {
 func runCheckImage(e *env, args []string) error {
 	fs := newFlags(e, "check-image")
 	hostFile := fs.String("host", "", "check against the node described in `FILE` (anything baseline reads) instead of this host")
+	var nodesFiles stringList
+	fs.Var(&nodesFiles, "nodes", "check against every node in `FILE` (kubectl get nodes -o json, or anything baseline reads; repeatable): which of them can restore it")
 	asJSON := fs.Bool("json", false, "print the verdict and every task as JSON")
 	pos, err := parse(e, fs, args)
 	if err != nil {
@@ -44,8 +48,14 @@ func runCheckImage(e *env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want one CRIU image directory or checkpoint archive (tar, tar.gz or tar.zst with checkpoint/), got %d arguments", len(pos))
 	}
-	if pos[0] == "-" && *hostFile == "-" {
-		return usagef("the archive and --host cannot both read stdin")
+	if *hostFile != "" && len(nodesFiles) > 0 {
+		return usagef("--host and --nodes exclude each other (--host: one node; --nodes: which of several)")
+	}
+	if pos[0] == "-" && (*hostFile == "-" || slices.Contains(nodesFiles, "-")) {
+		return usagef("the archive and --host/--nodes cannot both read stdin")
+	}
+	if len(nodesFiles) > 0 {
+		return checkImageNodes(e, pos[0], nodesFiles, *asJSON)
 	}
 	host, err := nodeOrHost(e, *hostFile)
 	if err != nil {
@@ -118,4 +128,69 @@ func printCheckImage(w io.Writer, cp *criuimg.Checkpoint, host *node.Node, r *cr
 	default:
 		fmt.Fprintf(w, "%s: %s has exactly the features the %d checked task(s) were started with\n", r.Verdict, host.Label(), r.Compared)
 	}
+}
+
+// checkImageNodesReport is check-image --nodes --json.
+type checkImageNodesReport struct {
+	Image      string               `json:"image"`
+	Format     string               `json:"format"`
+	Arch       string               `json:"arch"`
+	Restorable int                  `json:"restorable"`
+	Nodes      []checkImageNodeLine `json:"nodes"`
+}
+
+type checkImageNodeLine struct {
+	Node     string   `json:"node"`
+	Verdict  string   `json:"verdict"`
+	Blocking []string `json:"blocking"`
+}
+
+// checkImageNodes answers "where can this checkpoint be restored": one
+// verdict per node. Exit 0 when at least one node can, 1 when none.
+func checkImageNodes(e *env, image string, files []string, asJSON bool) error {
+	nodes, err := readAllInputs(e, files)
+	if err != nil {
+		return err
+	}
+	warnUnknown(e, nodes...)
+	cp, err := criuimg.Open(image, e.stdin, criuimg.Limits{})
+	if err != nil {
+		return err
+	}
+	rep := checkImageNodesReport{Image: cp.Source, Format: cp.Format, Nodes: []checkImageNodeLine{}}
+	for _, n := range nodes {
+		r, err := criuimg.Check(cp, n)
+		if err != nil {
+			return err
+		}
+		rep.Arch = r.Arch
+		if r.Compatible() {
+			rep.Restorable++
+		}
+		blocking := r.Blocking
+		if r.Arch != r.HostArch {
+			blocking = []string{"arch " + r.HostArch}
+		}
+		rep.Nodes = append(rep.Nodes, checkImageNodeLine{Node: n.Label(), Verdict: r.Verdict, Blocking: nonNil(blocking)})
+	}
+	if asJSON {
+		err = writeJSON(e.stdout, rep)
+	} else {
+		fmt.Fprintf(e.stdout, "checkpoint %s (%s, %d task(s), %s)\n", cp.Source, cp.Format, len(cp.Tasks), rep.Arch)
+		for _, l := range rep.Nodes {
+			line := fmt.Sprintf("  %-12s %s", l.Verdict, l.Node)
+			if len(l.Blocking) > 0 {
+				line += " (lacks " + strings.Join(l.Blocking, " ") + ")"
+			}
+			fmt.Fprintln(e.stdout, line)
+		}
+		fmt.Fprintf(e.stdout, "restorable on %d of %d node(s)\n", rep.Restorable, len(rep.Nodes))
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Restorable == 0 {
+		return errIncompatible
+	}
+	return nil
 }

@@ -236,3 +236,36 @@ func TestCheckImageArm64(t *testing.T) {
 	// The profile the masked checkpoint ran under is what check says too.
 	mustRun(t, ExitOK, "check", "--profile", filepath.Join(arm, "profile.json"), "--host", capture("arm64-neoverse-n1.txt"))
 }
+
+// TestCheckImageNodes: "where can this checkpoint be restored" over a
+// Kubernetes NodeList (three Gravitons) and captures.
+func TestCheckImageNodes(t *testing.T) {
+	arm := filepath.Join("..", "criuimg", "testdata", "arm64")
+	list := filepath.Join("..", "node", "testdata", "nodelist-graviton.json")
+	n1 := "node/ip-10-0-1-17.eu-west-1.compute.internal"
+
+	// The SVE checkpoint: not on the Graviton 2 (N1), on the other two.
+	r := mustRun(t, ExitOK, "check-image", "--nodes", list, filepath.Join(arm, "unmasked"))
+	for _, want := range []string{"  incompatible " + n1 + " (lacks fcma sve)\n", "  superset     node/ip-10-0-2-41.eu-west-1.compute.internal\n", "restorable on 2 of 3 node(s)\n"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	// Masked with the baseline: everywhere.
+	rep := decode[checkImageNodesReport](t, mustRun(t, ExitOK, "check-image", "--json", "--nodes", list, filepath.Join(arm, "wrapped")).stdout)
+	if rep.Restorable != 3 || len(rep.Nodes) != 3 || rep.Arch != "arm64" || rep.Format != "directory" {
+		t.Errorf("report %+v", rep)
+	}
+	// Nowhere: exit 1. Another architecture counts as a node that cannot.
+	r = mustRun(t, ExitFail, "check-image", "--nodes", capture("arm64-neoverse-n1.txt"), "--nodes", capture("x86_64-host.txt"), filepath.Join(arm, "unmasked"))
+	if !strings.Contains(r.stdout, "restorable on 0 of 2 node(s)") || !strings.Contains(r.stdout, "(lacks arch amd64)") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	// --host and --nodes together, or both on stdin with the archive.
+	if r := run(t, "", "check-image", "--host", list, "--nodes", list, filepath.Join(arm, "wrapped")); r.code != ExitUsage || !strings.Contains(r.stderr, "--host and --nodes exclude each other") {
+		t.Errorf("--host with --nodes: %+v", r)
+	}
+	if r := run(t, "", "check-image", "--nodes", "-", "-"); r.code != ExitUsage || !strings.Contains(r.stderr, "cannot both read stdin") {
+		t.Errorf("stdin twice: %+v", r)
+	}
+}

@@ -49,7 +49,7 @@ func init() {
 		{"probe", "[--dir DIR] [--fresh] [--json]", "kernel support per prctl path, capabilities held, probe cache state", runProbe},
 		{"baseline", "FILE... [-o PROFILE] [--description TEXT] [--json]", "the features every input node has, as a profile", runBaseline},
 		{"check", "--profile P [--host FILE] [--json]", "can this host (or FILE) run a container with profile P: identical / superset / incompatible", runCheck},
-		{"check-image", "DIR|ARCHIVE [--host FILE] [--json]", "can this host (or FILE) restore a CRIU checkpoint (image directory, or tar/tar.gz/tar.zst archive from podman --export or the kubelet): identical / superset / incompatible per task", runCheckImage},
+		{"check-image", "DIR|ARCHIVE [--host FILE | --nodes FILE...] [--json]", "can this host (or FILE) restore a CRIU checkpoint (image directory, or tar/tar.gz/tar.zst archive from podman --export or the kubelet): identical / superset / incompatible per task; with --nodes, which of those nodes (kubectl get nodes -o json) can", runCheckImage},
 		{"inspect", "PID | --container ID [--runtime runc|crun] [--root DIR] [--json]", "a running process's HWCAP words against the host's", runInspect},
 		{"explain", "MASK|PROFILE [--arch ARCH | --host FILE] [--json]", "what a mask or profile hides, and which hidden features weaken security", runExplain},
 		{"nfd", "[--dir DIR] [--file NAME] [--profiles DIR] [--prefix NS] [--expiry DUR] [--installed] [--no-probe] [--host FILE] [--stdout] [--json]", "write the node-feature-discovery feature file", runNFD},
@@ -191,5 +191,18 @@ func runVersion(e *env, args []string) error {
 		return usagef("unexpected argument %q", pos[0])
 	}
 	fmt.Fprintln(e.stdout, version.Version)
+	return nil
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string { return strings.Join(*l, ",") }
+
+func (l *stringList) Set(v string) error {
+	if v == "" {
+		return errors.New("empty value")
+	}
+	*l = append(*l, v)
 	return nil
 }
