@@ -55,7 +55,7 @@ func startDocker(t *testing.T, env []string, runtimes map[string]any) *dockerT {
 		"--storage-driver=vfs")
 	cmd.Env = env
 	startDaemon(t, cmd, logPath, 20*time.Second)
-	waitDaemon(t, logPath, 150, func() error {
+	waitDaemon(t, logPath, 300, func() error {
 		_, err := d.docker(t, "version")
 		return err
 	})
