@@ -11,9 +11,10 @@
 # can pivot_root) with CRIU 4.1.1 from Debian trixie (fetch.sh --arch
 # arm64), Debian's runc and GNU tar (CRIU archives the container's /dev
 # tmpfs with it), the svepath payload, hwcapctl, hwcap-shim and
-# hwcap-runtime. Images go from the first guest to the second through the
-# console (run.sh brings $OUT back) and the second guest's initramfs
-# (--add), so no shared file system is needed in the minimal kernel.
+# hwcap-runtime. Images go from the first guest to the second through a
+# directory both share with the host (run.sh --share: virtio-9p), as nodes
+# share checkpoint storage; each guest copies them to and from its own
+# tmpfs (CRIU writes and reads local files).
 #
 #   guest A (a64fx): svepath unmasked         -> path=sve,  criu dump -> plain/
 #                   hwcap-shim --profile P -- svepath -> path=neon, dump -> masked/
@@ -68,8 +69,9 @@ mkdir -p "$out"
 [ -f "$kernel" ] || die "--kernel \"$kernel\": no such file"
 eval "$("$HERE/fetch.sh" --arch arm64)"
 
-stage=$out/stage
-rm -rf "$stage"
+stage=$out/stage shared=$out/shared
+rm -rf "$stage" "$shared"
+mkdir -p "$shared"
 mkdir -p "$stage/bin" "$stage/caps"
 aarch64-linux-gnu-gcc -static -O2 -o "$stage/bin/svepath" "$HERE/payload/svepath.c"
 (cd "$REPO" && GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -o "$stage/bin/" ./cmd/hwcapctl ./cmd/hwcap-shim)
@@ -129,11 +131,16 @@ sed -e 's|/log/wrapped.log|/log/crun.log|' -e 's|"wrapped"|"crunctr"|' "$stage/c
 common=(--arch arm64 --kernel "$kernel" --add "$CRIU_ROOT:/" --add "$stage/bin/svepath:/svepath"
 	--add "$stage/bin/hwcapctl:/usr/local/bin/hwcapctl" --add "$stage/bin/hwcap-shim:/usr/local/bin/hwcap-shim"
 	--add "$stage/bin/hwcap-runtime:/usr/local/bin/hwcap-runtime" --add "$stage/etc:/etc" --add "$stage/ctr:/ctr" --add "$stage/ctrplain:/ctrplain" --add "$stage/ctrcrun:/ctrcrun"
-	--add "$stage/caps:/caps" --deb runc --deb libseccomp2 --tmpfs-root
+	--add "$stage/caps:/caps" --share "$shared:hwcapimg" --deb runc --deb libseccomp2 --tmpfs-root
 	--deb tar --deb libacl1 --deb libselinux1 --deb libpcre2-8-0 --mem 1G --timeout 300)
 
 cat >"$stage/a.sh" <<'A'
 set -u
+# Checkpoints are written locally, then copied to the directory the two
+# nodes share (virtio-9p from the host), as nodes share checkpoint storage.
+IMG=/work/img
+mkdir -p "$IMG" /shared
+mount -t 9p -o trans=virtio,version=9p2000.L hwcapimg /shared || echo "shared-mount-failed"
 # CRIU's kernel feature probes bind TCP sockets on loopback.
 ip link set lo up
 echo "guest A: $(uname -r), $(grep -m1 Features /proc/cpuinfo)"
@@ -144,9 +151,9 @@ mkdir -p /work
 # restored pids are free there.
 for i in $(seq 300); do /bin/true; done
 dump() { # NAME PID
-	mkdir -p "$OUT/$1"
-	if criu dump -t "$2" -D "$OUT/$1" -o dump.log -v4; then echo "RESULT name=dump-$1 pass"; else
-		echo "RESULT name=dump-$1 fail"; grep -E 'Error|Warn' "$OUT/$1/dump.log" | head -n 20; fi
+	mkdir -p "$IMG/$1"
+	if criu dump -t "$2" -D "$IMG/$1" -o dump.log -v4; then echo "RESULT name=dump-$1 pass"; else
+		echo "RESULT name=dump-$1 fail"; grep -E 'Error|Warn' "$IMG/$1/dump.log" | head -n 20; fi
 }
 setsid /svepath /work/plain.log 100 </dev/null >/dev/null 2>&1 &
 p=$!
@@ -154,13 +161,13 @@ sleep 2
 tail -n1 /work/plain.log
 dump plain "$p"
 hwcapctl baseline /caps/a.txt /caps/arm64-neoverse-n1.txt -o /work/profile.json 2>&1
-cp /work/profile.json "$OUT/"
+cp /work/profile.json "$IMG/"
 setsid hwcap-shim --profile /work/profile.json --policy enforce -- /svepath /work/masked.log 100 </dev/null >/dev/null 2>&1 &
 m=$!
 sleep 2
 tail -n1 /work/masked.log
 dump masked "$m"
-cp /work/plain.log /work/masked.log "$OUT/"
+cp /work/plain.log /work/masked.log "$IMG/"
 
 # Through the wrapper: a runc container whose hwcap.dev/profile is that
 # baseline. hwcap-runtime masks itself and execs runc; runc's init and the
@@ -175,7 +182,7 @@ echo "run-wrapped-rc=$?"
 cat /work/run-wrapped.log 2>/dev/null
 sleep 2
 tail -n1 /work/log/wrapped.log
-hwcap-runtime checkpoint --image-path "$OUT/wrapped" --work-path /work/cw wrapped 2>&1
+hwcap-runtime checkpoint --image-path "$IMG/wrapped" --work-path /work/cw wrapped 2>&1
 rc=$?
 echo "checkpoint-wrapped-rc=$rc"
 [ $rc = 0 ] || grep -E 'Error|Warn' /work/cw/dump.log | head -n 20
@@ -187,24 +194,30 @@ echo "run-crun-rc=$?"
 cat /work/run-crun.log 2>/dev/null
 sleep 2
 tail -n1 /work/log/crun.log
-HWCAP_RUNTIME=crun hwcap-runtime checkpoint --image-path "$OUT/crun" --work-path /work/cwc crunctr 2>&1
+HWCAP_RUNTIME=crun hwcap-runtime checkpoint --image-path "$IMG/crun" --work-path /work/cwc crunctr 2>&1
 rc=$?
 echo "checkpoint-crun-rc=$rc"
 [ $rc = 0 ] || grep -E 'Error' /work/cwc/dump.log | head -n 10
-cp /work/log/crun.log "$OUT/"
+cp /work/log/crun.log "$IMG/"
 
 # The same container unmasked, with plain runc: the SVE path.
 runc run -d --bundle /ctrplain unmasked </dev/null >/dev/null 2>&1
 echo "run-unmasked-rc=$?"
 sleep 2
 tail -n1 /work/log/unmasked.log
-runc checkpoint --image-path "$OUT/unmasked" --work-path /work/cu unmasked 2>&1
+runc checkpoint --image-path "$IMG/unmasked" --work-path /work/cu unmasked 2>&1
 echo "checkpoint-unmasked-rc=$?"
-cp /work/log/wrapped.log /work/log/unmasked.log /var/log/hwcap/hwcap.log "$OUT/"
+cp /work/log/wrapped.log /work/log/unmasked.log /var/log/hwcap/hwcap.log "$IMG/"
+mkdir -p /shared/img
+cp -a "$IMG/." /shared/img/
+echo "images-shared-rc=$?"
 A
 
 cat >"$stage/b.sh" <<'B'
 set -u
+mkdir -p /shared
+mount -t 9p -o trans=virtio,version=9p2000.L hwcapimg /shared || echo "shared-mount-failed"
+cp -a /shared/img /img
 ip link set lo up
 echo "guest B: $(uname -r), $(grep -m1 Features /proc/cpuinfo)"
 mkdir -p /work
@@ -292,41 +305,42 @@ log() { echo "$PROG: $*" >&2; }
 log "guest A (-cpu $cpua): dump"
 "$REPO/test/vm/run.sh" "${common[@]}" --cpu "$cpua" --script "$stage/a.sh" --out "$out/a" || true
 cat "$out/a/output.txt" 2>/dev/null || true
-[ -d "$out/a/files/plain" ] || die "guest A left no images (see $out/a/console.log)"
+[ -d "$shared/img/plain" ] || die "guest A left no images in $shared/img (see $out/a/console.log)"
 log "guest B (-cpu neoverse-n1): check and restore"
-"$REPO/test/vm/run.sh" "${common[@]}" --cpu neoverse-n1 --append print-fatal-signals=1 --add "$out/a/files:/img" --script "$stage/b.sh" --out "$out/b" || true
+"$REPO/test/vm/run.sh" "${common[@]}" --cpu neoverse-n1 --append print-fatal-signals=1 --script "$stage/b.sh" --out "$out/b" || true
 cat "$out/b/output.txt" 2>/dev/null || true
 
 o=$out/b/output.txt
 res() { if eval "$2"; then echo "RESULT name=$1 pass"; else echo "RESULT name=$1 fail"; fail=1; fi; }
 fail=0
+res images-shared "grep -q 'images-shared-rc=0' '$out/a/output.txt' && ! grep -q shared-mount-failed '$out/a/output.txt' '$out/b/output.txt'"
 res dump-plain "grep -q 'RESULT name=dump-plain pass' '$out/a/output.txt'"
 res dump-masked "grep -q 'RESULT name=dump-masked pass' '$out/a/output.txt'"
-res sve-path-unmasked "tail -n1 '$out/a/files/plain.log' | grep -q 'path=sve'"
-res neon-path-masked "tail -n1 '$out/a/files/masked.log' | grep -q 'path=neon'"
+res sve-path-unmasked "tail -n1 '$shared/img/plain.log' | grep -q 'path=sve'"
+res neon-path-masked "tail -n1 '$shared/img/masked.log' | grep -q 'path=neon'"
 res check-plain-incompatible "grep -q 'check-image-plain-rc=1' '$o' && grep -qE '^incompatible: .*[ :]sve( |$)' '$o'"
 res check-masked-compatible "grep -q 'check-image-masked-rc=0' '$o'"
 res restore-plain-sigill "grep -q 'plain pid [0-9]* gone' '$o' && grep -qE 'svepath.*potentially unexpected fatal signal 4\.' '$o'"
 res restore-masked-runs "grep -q 'restore-masked-rc=0' '$o' && awk '/masked ticks/ {split(\$3,a,\"=\"); split(\$4,b,\"=\"); exit !(b[2] > a[2])}' '$o'"
 res child-after-restore-masked "grep -q '^child pid=.* path=neon' '$out/b/files/masked.log'"
-res wrapped-run "grep -q 'run-wrapped-rc=0' '$out/a/output.txt' && tail -n1 '$out/a/files/wrapped.log' | grep -q 'path=neon'"
+res wrapped-run "grep -q 'run-wrapped-rc=0' '$out/a/output.txt' && tail -n1 '$shared/img/wrapped.log' | grep -q 'path=neon'"
 res wrapped-checkpoint "grep -q 'checkpoint-wrapped-rc=0' '$out/a/output.txt'"
 res wrapped-check-compatible "grep -q 'check-image-wrapped-rc=0' '$o'"
 res wrapped-restore-runs "grep -q 'restore-wrapped-rc=0' '$o' && awk '/wrapped ticks/ {split(\$3,a,\"=\"); split(\$4,b,\"=\"); exit !(b[2] > a[2])}' '$o'"
 res wrapped-restore-checked "grep '\"stage\":\"restore\"' '$out/b/files/hwcap-b.log' | grep -q '\"decision\":\"superset\"'"
 res wrapped-child-after-restore "awk '/^tick/ {h=\$5} /^child/ {c=\$3; p=\$5} END {exit !(c != \"\" && c == h && p == \"path=neon\")}' '$out/b/files/wrapped-after.log'"
-res crun-run "grep -q 'run-crun-rc=0' '$out/a/output.txt' && grep -q 'checkpoint-crun-rc=0' '$out/a/output.txt' && tail -n1 '$out/a/files/crun.log' | grep -q 'path=neon'"
+res crun-run "grep -q 'run-crun-rc=0' '$out/a/output.txt' && grep -q 'checkpoint-crun-rc=0' '$out/a/output.txt' && tail -n1 '$shared/img/crun.log' | grep -q 'path=neon'"
 res crun-restore-runs "grep -q 'restore-crun-rc=0' '$o' && awk '/crun ticks/ {split(\$3,a,\"=\"); split(\$4,b,\"=\"); exit !(b[2] > a[2])}' '$o'"
 res crun-child-after-restore "awk '/^tick/ {h=\$5} /^child/ {c=\$3; p=\$5} END {exit !(c != \"\" && c == h && p == \"path=neon\")}' '$out/b/files/crun-after.log'"
-res unmasked-sve-path "grep -q 'run-unmasked-rc=0' '$out/a/output.txt' && grep -q 'checkpoint-unmasked-rc=0' '$out/a/output.txt' && tail -n1 '$out/a/files/unmasked.log' | grep -q 'path=sve'"
+res unmasked-sve-path "grep -q 'run-unmasked-rc=0' '$out/a/output.txt' && grep -q 'checkpoint-unmasked-rc=0' '$out/a/output.txt' && tail -n1 '$shared/img/unmasked.log' | grep -q 'path=sve'"
 res unmasked-restore-refused "grep -q 'restore-unmasked-rc=1' '$o' && grep -q 'runc has no such container' '$o' && ! grep -q 'unmasked: work path exists' '$o' && grep -qE 'refusing restore under policy enforce: .*were started with .*sve' '$o'"
 if [ -n "$keep" ]; then
 	for n in plain masked wrapped unmasked; do
 		rm -rf "${keep:?}/$n"
 		mkdir -p "$keep/$n"
-		cp "$out/a/files/$n"/{inventory.img,pstree.img} "$out/a/files/$n"/core-*.img "$out/a/files/$n"/mm-*.img "$keep/$n/"
+		cp "$shared/img/$n"/{inventory.img,pstree.img} "$shared/img/$n"/core-*.img "$shared/img/$n"/mm-*.img "$keep/$n/"
 	done
-	cp "$out/a/files/profile.json" "$keep/"
+	cp "$shared/img/profile.json" "$keep/"
 fi
 echo "results in $out"
 if [ $fail = 0 ]; then echo "RESULT name=all pass"; else echo "RESULT name=all fail"; exit 1; fi

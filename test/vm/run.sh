@@ -17,6 +17,11 @@
 #                     dependencies are followed: name each one, e.g.
 #                     --deb runc --deb libseccomp2 --deb libc6)
 #   --append ARGS     extra kernel command line
+#   --share DIR:TAG   share host directory DIR with the guest (QEMU virtio-9p
+#                     on the arm64 virt machine's virtio-mmio bus; the test
+#                     kernel has 9p, x86_64's has no virtio): the script
+#                     mounts it, mount -t 9p -o trans=virtio,version=9p2000.L
+#                     TAG /mnt (repeatable)
 #   --tmpfs-root      copy the initramfs into a tmpfs and switch_root into it
 #                     before the script runs (init.sh), so the root is a
 #                     mount: runc can pivot_root and CRIU can checkpoint its
@@ -37,7 +42,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 arch='' cpu='' tmpfsroot='' kernel='' kernel_pkg='' script='' out='' append='' mem=1G smp=1 timeout=300
-adds=() debs=() qemu_extra=()
+adds=() debs=() qemu_extra=() shares=()
 need() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "$1 needs a value (see --help)"; fi; }
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -51,6 +56,7 @@ while [ $# -gt 0 ]; do
 	--deb) need "$@"; debs+=(--pkg "$2") ;;
 	--append) need "$@"; append=$2 ;;
 	--tmpfs-root) tmpfsroot=1; shift; continue ;;
+	--share) need "$@"; shares+=("$2") ;;
 	--mem) need "$@"; mem=$2 ;;
 	--smp) need "$@"; smp=$2 ;;
 	--timeout) need "$@"; timeout=$2 ;;
@@ -69,6 +75,17 @@ done
 [[ $mem =~ ^[1-9][0-9]*[MG]$ ]] || die "--mem \"$mem\": want a size like 512M or 1G"
 [[ $cpu =~ ^[A-Za-z0-9_.,=+-]*$ ]] || die "--cpu \"$cpu\": not a CPU model name (see qemu-system-* -cpu help)"
 [ -z "$kernel" ] || [ -f "$kernel" ] || die "--kernel \"$kernel\": no such file"
+share_args=()
+for sh in "${shares[@]}"; do
+	[ "$arch" = arm64 ] || die "--share \"$sh\": only for --arch arm64 (the x86_64 test kernel has no virtio)"
+	dir=${sh%:*} tag=${sh##*:}
+	[[ $sh == *:* && -d $dir && $tag =~ ^[a-z][a-z0-9_]{0,30}$ ]] ||
+		die "--share \"$sh\": want DIR:TAG with an existing DIR and a short lower-case TAG, e.g. /tmp/img:images"
+	dir=$(cd "$dir" && pwd)
+	[[ $dir != *,* ]] || die "--share \"$sh\": QEMU cannot take a directory with a comma"
+	share_args+=(-fsdev "local,id=fs${#share_args[@]},path=$dir,security_model=none"
+		-device "virtio-9p-device,fsdev=fs${#share_args[@]},mount_tag=$tag")
+done
 
 case $arch in
 amd64)
@@ -119,7 +136,7 @@ cmd+=(-accel tcg -m "$mem" -smp "$smp" -nodefaults -display none -monitor none
 	-no-reboot -serial "file:$out/console.log"
 	-kernel "$kernel" -initrd "$out/initrd.gz"
 	-append "console=$console panic=-1 quiet loglevel=1${tmpfsroot:+ hwcap.tmpfsroot}${append:+ $append}")
-cmd+=("${qemu_extra[@]}")
+cmd+=("${share_args[@]}" "${qemu_extra[@]}")
 printf '%q ' "${cmd[@]}" | sed 's/ $/\n/' >"$out/qemu.cmd"
 
 log "booting $arch${cpu:+ -cpu $cpu}: $kernel_desc"

@@ -162,6 +162,9 @@ func TestBadUsage(t *testing.T) {
 		"bad add":        {[]string{"--arch", "amd64", "--script", script, "--out", out, "--add", "nocolon"}, `--add "nocolon": want SRC:DST`},
 		"add missing":    {[]string{"--arch", "amd64", "--script", script, "--out", out, "--add", "/nonexistent:/x"}, `"/nonexistent" does not exist`},
 		"missing kernel": {[]string{"--arch", "amd64", "--script", script, "--out", out, "--kernel", "/nonexistent"}, `--kernel "/nonexistent": no such file`},
+		"share on amd64": {[]string{"--arch", "amd64", "--script", script, "--out", out, "--share", out + ":img"}, `only for --arch arm64`},
+		"share bad tag":  {[]string{"--arch", "arm64", "--script", script, "--out", out, "--share", out + ":Bad Tag"}, `want DIR:TAG`},
+		"share no dir":   {[]string{"--arch", "arm64", "--script", script, "--out", out, "--share", "/nonexistent:img"}, `want DIR:TAG with an existing DIR`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
