@@ -50,44 +50,32 @@ func printWords(w io.Writer, t *hwcap.Table, words hwcap.Words, indent string) {
 	}
 }
 
-// readStdinOnce refuses "-" (stdin) given more than once.
-func readStdinOnce(files []string) error {
+// readInputs parses each file ("-" is stdin, at most once) as one node.
+func readInputs(e *env, files []string) ([]*node.Node, error) {
+	return readFiles(files, func(f string) ([]*node.Node, error) {
+		n, err := node.ReadFile(f, e.stdin)
+		return []*node.Node{n}, err
+	})
+}
+
+// readAllInputs is readInputs where a Kubernetes NodeList counts as all
+// its nodes (baseline, check-image --nodes).
+func readAllInputs(e *env, files []string) ([]*node.Node, error) {
+	return readFiles(files, func(f string) ([]*node.Node, error) { return node.ReadFileAll(f, e.stdin) })
+}
+
+func readFiles(files []string, read func(string) ([]*node.Node, error)) ([]*node.Node, error) {
 	stdin := 0
 	for _, f := range files {
 		if f == "-" {
 			if stdin++; stdin > 1 {
-				return usagef("\"-\" (stdin) given twice")
+				return nil, usagef("\"-\" (stdin) given twice")
 			}
 		}
 	}
-	return nil
-}
-
-// readInputs parses each file ("-" is stdin, at most once).
-func readInputs(e *env, files []string) ([]*node.Node, error) {
-	if err := readStdinOnce(files); err != nil {
-		return nil, err
-	}
 	var nodes []*node.Node
 	for _, f := range files {
-		n, err := node.ReadFile(f, e.stdin)
-		if err != nil {
-			return nil, err
-		}
-		nodes = append(nodes, n)
-	}
-	return nodes, nil
-}
-
-// readAllInputs is readInputs where a Kubernetes NodeList counts as all
-// its nodes (baseline).
-func readAllInputs(e *env, files []string) ([]*node.Node, error) {
-	if err := readStdinOnce(files); err != nil {
-		return nil, err
-	}
-	var nodes []*node.Node
-	for _, f := range files {
-		ns, err := node.ReadFileAll(f, e.stdin)
+		ns, err := read(f)
 		if err != nil {
 			return nil, err
 		}
