@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/hwcap/hwcap/internal/criuimg"
 	"github.com/hwcap/hwcap/internal/node"
@@ -132,17 +131,11 @@ func printCheckImage(w io.Writer, cp *criuimg.Checkpoint, host *node.Node, r *cr
 
 // checkImageNodesReport is check-image --nodes --json.
 type checkImageNodesReport struct {
-	Image      string               `json:"image"`
-	Format     string               `json:"format"`
-	Arch       string               `json:"arch"`
-	Restorable int                  `json:"restorable"`
-	Nodes      []checkImageNodeLine `json:"nodes"`
-}
-
-type checkImageNodeLine struct {
-	Node     string   `json:"node"`
-	Verdict  string   `json:"verdict"`
-	Blocking []string `json:"blocking"`
+	Image      string        `json:"image"`
+	Format     string        `json:"format"`
+	Arch       string        `json:"arch"`
+	Restorable int           `json:"restorable"`
+	Nodes      []nodeVerdict `json:"nodes"`
 }
 
 // checkImageNodes answers "where can this checkpoint be restored": one
@@ -157,7 +150,7 @@ func checkImageNodes(e *env, image string, files []string, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	rep := checkImageNodesReport{Image: cp.Source, Format: cp.Format, Nodes: []checkImageNodeLine{}}
+	rep := checkImageNodesReport{Image: cp.Source, Format: cp.Format, Nodes: []nodeVerdict{}}
 	for _, n := range nodes {
 		r, err := criuimg.Check(cp, n)
 		if err != nil {
@@ -167,23 +160,13 @@ func checkImageNodes(e *env, image string, files []string, asJSON bool) error {
 		if r.Compatible() {
 			rep.Restorable++
 		}
-		blocking := r.Blocking
-		if r.Arch != r.HostArch {
-			blocking = []string{"arch " + r.HostArch}
-		}
-		rep.Nodes = append(rep.Nodes, checkImageNodeLine{Node: n.Label(), Verdict: r.Verdict, Blocking: nonNil(blocking)})
+		rep.Nodes = append(rep.Nodes, newNodeVerdict(n, r.Verdict, r.Blocking, r.Arch, r.HostArch))
 	}
 	if asJSON {
 		err = writeJSON(e.stdout, rep)
 	} else {
 		fmt.Fprintf(e.stdout, "checkpoint %s (%s, %d task(s), %s)\n", cp.Source, cp.Format, len(cp.Tasks), rep.Arch)
-		for _, l := range rep.Nodes {
-			line := fmt.Sprintf("  %-12s %s", l.Verdict, l.Node)
-			if len(l.Blocking) > 0 {
-				line += " (lacks " + strings.Join(l.Blocking, " ") + ")"
-			}
-			fmt.Fprintln(e.stdout, line)
-		}
+		printVerdicts(e.stdout, rep.Nodes)
 		fmt.Fprintf(e.stdout, "restorable on %d of %d node(s)\n", rep.Restorable, len(rep.Nodes))
 	}
 	if err != nil {

@@ -48,7 +48,7 @@ func init() {
 		{"features", "[--from FILE] [--json]", "this host's HWCAP features per AT_HWCAPn, arch, kernel, CPU model", runFeatures},
 		{"probe", "[--dir DIR] [--fresh] [--json]", "kernel support per prctl path, capabilities held, probe cache state", runProbe},
 		{"baseline", "FILE... [-o PROFILE] [--description TEXT] [--json]", "the features every input node has, as a profile", runBaseline},
-		{"check", "--profile P [--host FILE] [--json]", "can this host (or FILE) run a container with profile P: identical / superset / incompatible", runCheck},
+		{"check", "--profile P [--host FILE | --nodes FILE...] [--json]", "can this host (or FILE) run a container with profile P: identical / superset / incompatible; with --nodes, can all of those nodes (kubectl get nodes -o json)", runCheck},
 		{"check-image", "DIR|ARCHIVE [--host FILE | --nodes FILE...] [--json]", "can this host (or FILE) restore a CRIU checkpoint (image directory, or tar/tar.gz/tar.zst archive from podman --export or the kubelet): identical / superset / incompatible per task; with --nodes, which of those nodes (kubectl get nodes -o json) can", runCheckImage},
 		{"inspect", "PID | --container ID [--runtime runc|crun] [--root DIR] [--json]", "a running process's HWCAP words against the host's", runInspect},
 		{"explain", "MASK|PROFILE [--arch ARCH | --host FILE] [--json]", "what a mask or profile hides, and which hidden features weaken security", runExplain},

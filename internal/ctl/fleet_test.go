@@ -337,3 +337,26 @@ func TestExplainCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckNodes: can every node of a fleet run a profile; exit 0 only when
+// all can.
+func TestCheckNodes(t *testing.T) {
+	list := filepath.Join("..", "node", "testdata", "nodelist-graviton.json")
+	prof := filepath.Join("..", "criuimg", "testdata", "arm64", "profile.json") // baseline of a64fx and N1
+	r := mustRun(t, ExitOK, "check", "--profile", prof, "--nodes", list)
+	if !strings.Contains(r.stdout, "runs on 3 of 3 node(s)") || strings.Count(r.stdout, "  superset     node/") != 3 {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	// One older node in the fleet: exit 1, that node named with what it lacks.
+	r = mustRun(t, ExitFail, "check", "--profile", prof, "--nodes", list, "--nodes", capture("arm64-cortex-a72.txt"))
+	if !strings.Contains(r.stdout, "runs on 3 of 4 node(s)") || !strings.Contains(r.stdout, "arm64-cortex-a72.txt (Cortex-A72) (lacks atomics") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	rep := decode[checkNodesReport](t, mustRun(t, ExitFail, "check", "--json", "--profile", prof, "--nodes", capture("x86_64-host.txt")).stdout)
+	if rep.Capable != 0 || len(rep.Nodes) != 1 || strings.Join(rep.Nodes[0].Blocking, " ") != "arch amd64" {
+		t.Errorf("report %+v", rep)
+	}
+	if r := run(t, "", "check", "--profile", prof, "--host", list, "--nodes", list); r.code != ExitUsage || !strings.Contains(r.stderr, "--host and --nodes exclude each other") {
+		t.Errorf("--host with --nodes: %+v", r)
+	}
+}
