@@ -19,10 +19,20 @@ import (
 // runc shim runs hwcap-runtime, as a RuntimeClass handler with
 // options.BinaryName would in production.
 type containerdT struct {
-	sock, ns, wrapper string
+	sock, ns, wrapper, dir string
 }
 
 func startContainerd(t *testing.T, env []string) *containerdT {
+	t.Helper()
+	return startContainerdWith(t, env, testutil.ID("hwcap"), func(string) string {
+		return `disabled_plugins = ["io.containerd.grpc.v1.cri"]` + "\n"
+	})
+}
+
+// startContainerdWith starts a private containerd (own root, state and
+// socket) using namespace ns; body(dir) is the rest of its config.toml
+// (top-level keys or whole tables), dir the daemon's own directory.
+func startContainerdWith(t *testing.T, env []string, ns string, body func(dir string) string) *containerdT {
 	t.Helper()
 	testutil.RequireRoot(t)
 	bin := testutil.RequireCommand(t, "containerd")
@@ -33,16 +43,9 @@ func startContainerd(t *testing.T, env []string) *containerdT {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	c := &containerdT{sock: filepath.Join(dir, "c.sock"), ns: testutil.ID("hwcap"), wrapper: wrapperBinary(t)}
-	cfg := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock, c.sock+".ttrpc")
+	c := &containerdT{sock: filepath.Join(dir, "c.sock"), ns: ns, wrapper: wrapperBinary(t), dir: dir}
+	cfg := fmt.Sprintf("version = 2\nroot = %q\nstate = %q\n", filepath.Join(dir, "root"), filepath.Join(dir, "state")) +
+		body(dir) + fmt.Sprintf("[grpc]\n  address = %q\n[ttrpc]\n  address = %q\n", c.sock, c.sock+".ttrpc")
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

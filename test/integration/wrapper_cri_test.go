@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,21 +31,6 @@ type criT struct {
 
 func startCRI(t *testing.T, env []string) *criT {
 	t.Helper()
-	testutil.RequireRoot(t)
-	bin := testutil.RequireCommand(t, "containerd")
-	testutil.RequireCommand(t, "ctr")
-	testutil.RequireCommand(t, "containerd-shim-runc-v2")
-	dir, err := os.MkdirTemp("", "hwcap-cri-") // short: socket paths are limited
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "c.sock")
-	for _, d := range []string{"cni-bin", "cni-conf"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// The example as an administrator merges it, with this build's
 	// binary; no systemd here, so cgroupfs.
 	example := string(exampleFile(t, "containerd/config.toml"))
@@ -60,14 +44,13 @@ func startCRI(t *testing.T, env []string) *criT {
 		}
 		example = strings.ReplaceAll(example, old, repl)
 	}
-	cfg := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-[plugins."io.containerd.grpc.v1.cri"]
+	ctd := startContainerdWith(t, env, "k8s.io", func(dir string) string {
+		for _, d := range []string{"cni-bin", "cni-conf"} {
+			if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return fmt.Sprintf(`[plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = %q
   enable_selinux = false
   # A sandbox's oom_score_adj is -998; lowering it needs CAP_SYS_RESOURCE,
@@ -80,26 +63,11 @@ state = %q
 # The default handler, as in containerd config default.
 [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
   runtime_type = "io.containerd.runc.v2"
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), sock, sock+".ttrpc", criImage,
-		filepath.Join(dir, "cni-bin"), filepath.Join(dir, "cni-conf")) + example
-	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logPath := filepath.Join(dir, "containerd.log")
-	t.Cleanup(func() { os.RemoveAll(filepath.Join("/run/containerd/runc", "k8s.io")) })
-	cmd := exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
-	cmd.Env = env
-	startDaemon(t, cmd, logPath, 10*time.Second)
-	ctr := func(args ...string) error {
-		out, err := exec.Command("ctr", append([]string{"--address", sock, "--namespace", "k8s.io"}, args...)...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	waitDaemon(t, logPath, 100, func() error { return ctr("version") })
+`, criImage, filepath.Join(dir, "cni-bin"), filepath.Join(dir, "cni-conf")) + example
+	})
+	sock, dir := ctd.sock, ctd.dir
 	archive := testutil.OCIArchive(t, testutil.BusyboxRootfs(t), criImage, []string{"/bin/sleep", "1000000"})
-	if err := ctr("images", "import", archive); err != nil {
+	if _, err := ctd.ctr(t, "images", "import", archive); err != nil {
 		t.Fatal(err)
 	}
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
