@@ -50,7 +50,12 @@ func startContainerdWith(t *testing.T, env []string, ns string, body func(dir st
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(dir, "containerd.log")
-	t.Cleanup(func() { os.RemoveAll(filepath.Join("/run/containerd/runc", c.ns)) })
+	// The runc shim keeps runc's state under /run/containerd/runc/<ns>
+	// whatever containerd's own directories: remove a namespace of ours
+	// only, never one a system containerd may use (k8s.io).
+	if strings.HasPrefix(ns, "hwcap-") {
+		t.Cleanup(func() { os.RemoveAll(filepath.Join("/run/containerd/runc", c.ns)) })
+	}
 	cmd := exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
 	cmd.Env = env
 	startDaemon(t, cmd, logPath, 10*time.Second)
