@@ -15,6 +15,7 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/hwcap/hwcap/internal/criuimg/imgtest"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
@@ -143,7 +144,7 @@ func TestBadInput(t *testing.T) {
 		}
 		return m
 	}
-	mmBad := func(words []uint64) []byte { return encodeImage(t, "MM", mmEntry(words)) }
+	mmBad := func(words []uint64) []byte { return encodeImage(t, "MM", imgtest.MM(words)) }
 	tarWith := func(hdrs ...*tar.Header) []byte {
 		var buf bytes.Buffer
 		tw := tar.NewWriter(&buf)

@@ -4,35 +4,25 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"encoding/binary"
 	"fmt"
 	"testing"
 
 	criucore "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/inventory"
-	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
 	"github.com/klauspost/compress/zstd"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/hwcap/hwcap/internal/criuimg/imgtest"
 )
 
-// encodeImage frames messages the way CRIU 4.1 writes an image:
-// IMG_COMMON and the type's magic (inventory.img: its magic alone), then
-// length-prefixed entries.
+// encodeImage frames messages the way CRIU 4.1 writes an image
+// (imgtest.Image).
 func encodeImage(t testing.TB, typ string, msgs ...proto.Message) []byte {
 	t.Helper()
-	var b []byte
-	if typ != "INVENTORY" {
-		b = binary.LittleEndian.AppendUint32(b, uint32(magics.ByName["IMG_COMMON"]))
-	}
-	b = binary.LittleEndian.AppendUint32(b, uint32(magics.ByName[typ]))
-	for _, m := range msgs {
-		p, err := proto.MarshalOptions{AllowPartial: true}.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(p)))
-		b = append(b, p...)
+	b, err := imgtest.Image(typ, msgs...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return b
 }
@@ -63,18 +53,11 @@ func synthImages(t testing.TB, tasks ...synthTask) map[string][]byte {
 				Personality: proto.Uint32(0), Flags: proto.Uint32(0), BlkSigset: proto.Uint64(0), Comm: proto.String(s.comm)},
 		})
 		if s.auxv != nil {
-			files[fmt.Sprintf("mm-%d.img", s.pid)] = encodeImage(t, "MM", mmEntry(s.auxv))
+			files[fmt.Sprintf("mm-%d.img", s.pid)] = encodeImage(t, "MM", imgtest.MM(s.auxv))
 		}
 	}
 	files["pstree.img"] = encodeImage(t, "PSTREE", ps...)
 	return files
-}
-
-func mmEntry(auxv []uint64) *mm.MmEntry {
-	z := proto.Uint64(0)
-	return &mm.MmEntry{MmStartCode: z, MmEndCode: z, MmStartData: z, MmEndData: z, MmStartStack: z,
-		MmStartBrk: z, MmBrk: z, MmArgStart: z, MmArgEnd: z, MmEnvStart: z, MmEnvEnd: z,
-		ExeFileId: proto.Uint32(1), MmSavedAuxv: auxv}
 }
 
 // auxvWords is a saved auxv as CRIU stores it: pairs, AT_NULL, padding.

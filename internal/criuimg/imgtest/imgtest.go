@@ -95,9 +95,7 @@ func Files(tasks ...Task) (map[string][]byte, error) {
 			}
 		}
 		auxv = append(auxv, 0, 0)
-		if err := add(fmt.Sprintf("mm-%d.img", t.PID), "MM", &mm.MmEntry{MmStartCode: z, MmEndCode: z, MmStartData: z,
-			MmEndData: z, MmStartStack: z, MmStartBrk: z, MmBrk: z, MmArgStart: z, MmArgEnd: z, MmEnvStart: z,
-			MmEnvEnd: z, ExeFileId: proto.Uint32(1), MmSavedAuxv: auxv}); err != nil {
+		if err := add(fmt.Sprintf("mm-%d.img", t.PID), "MM", MM(auxv)); err != nil {
 			return nil, err
 		}
 	}
@@ -105,6 +103,15 @@ func Files(tasks ...Task) (map[string][]byte, error) {
 		return nil, err
 	}
 	return files, nil
+}
+
+// MM is an mm image entry with saved auxv auxv (CRIU's pairs, AT_NULL) and
+// the fields CRIU requires set to zero.
+func MM(auxv []uint64) *mm.MmEntry {
+	z := proto.Uint64(0)
+	return &mm.MmEntry{MmStartCode: z, MmEndCode: z, MmStartData: z, MmEndData: z, MmStartStack: z,
+		MmStartBrk: z, MmBrk: z, MmArgStart: z, MmArgEnd: z, MmEnvStart: z, MmEnvEnd: z,
+		ExeFileId: proto.Uint32(1), MmSavedAuxv: auxv}
 }
 
 // WriteDir writes the images of tasks into dir (created).
