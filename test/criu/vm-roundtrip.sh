@@ -175,30 +175,28 @@ cp /work/plain.log /work/masked.log "$IMG/"
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mkdir -p /work/log /var/log/hwcap
 cp /work/profile.json /etc/hwcap/profiles/fleet.json
+# wrapped NAME ID BUNDLE [RUNTIME]: hwcap-runtime run -d (real runtime
+# RUNTIME, default the node's runc) of the container whose payload logs to
+# /work/log/NAME.log, then hwcap-runtime checkpoint into $IMG/NAME.
 # The container inherits the runtime's stdio with -d, and CRIU dumps only
 # files it can reach from the container: /dev/null, and --log for messages.
-hwcap-runtime --log /work/run-wrapped.log run -d --bundle /ctr wrapped </dev/null >/dev/null 2>&1
-echo "run-wrapped-rc=$?"
-cat /work/run-wrapped.log 2>/dev/null
-sleep 2
-tail -n1 /work/log/wrapped.log
-hwcap-runtime checkpoint --image-path "$IMG/wrapped" --work-path /work/cw wrapped 2>&1
-rc=$?
-echo "checkpoint-wrapped-rc=$rc"
-[ $rc = 0 ] || grep -E 'Error|Warn' /work/cw/dump.log | head -n 20
-
+wrapped() {
+	name=$1 id=$2 bundle=$3 rt=${4:-}
+	mkdir -p "/work/c-$name"
+	env ${rt:+"HWCAP_RUNTIME=$rt"} hwcap-runtime --log "/work/run-$name.log" run -d --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1
+	echo "run-$name-rc=$?"
+	cat "/work/run-$name.log" 2>/dev/null
+	sleep 2
+	tail -n1 "/work/log/$name.log"
+	env ${rt:+"HWCAP_RUNTIME=$rt"} hwcap-runtime checkpoint --image-path "$IMG/$name" --work-path "/work/c-$name" "$id" 2>&1
+	rc=$?
+	echo "checkpoint-$name-rc=$rc"
+	[ $rc = 0 ] || grep -E 'Error|Warn' "/work/c-$name/dump.log" | head -n 20
+	cp "/work/log/$name.log" "$IMG/"
+}
+wrapped wrapped wrapped /ctr
 # The same through hwcap-runtime with crun as the real runtime.
-mkdir -p /work/cwc
-HWCAP_RUNTIME=crun hwcap-runtime --log /work/run-crun.log run -d --bundle /ctrcrun crunctr </dev/null >/dev/null 2>&1
-echo "run-crun-rc=$?"
-cat /work/run-crun.log 2>/dev/null
-sleep 2
-tail -n1 /work/log/crun.log
-HWCAP_RUNTIME=crun hwcap-runtime checkpoint --image-path "$IMG/crun" --work-path /work/cwc crunctr 2>&1
-rc=$?
-echo "checkpoint-crun-rc=$rc"
-[ $rc = 0 ] || grep -E 'Error' /work/cwc/dump.log | head -n 10
-cp /work/log/crun.log "$IMG/"
+wrapped crun crunctr /ctrcrun crun
 
 # The same container unmasked, with plain runc: the SVE path.
 runc run -d --bundle /ctrplain unmasked </dev/null >/dev/null 2>&1
@@ -207,7 +205,7 @@ sleep 2
 tail -n1 /work/log/unmasked.log
 runc checkpoint --image-path "$IMG/unmasked" --work-path /work/cu unmasked 2>&1
 echo "checkpoint-unmasked-rc=$?"
-cp /work/log/wrapped.log /work/log/unmasked.log /var/log/hwcap/hwcap.log "$IMG/"
+cp /work/log/unmasked.log /var/log/hwcap/hwcap.log "$IMG/"
 mkdir -p /shared/img
 cp -a "$IMG/." /shared/img/
 echo "images-shared-rc=$?"
@@ -244,37 +242,33 @@ cp /work/*.log "$OUT/"
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mkdir -p /work/log /var/log/hwcap
 cp /img/profile.json /etc/hwcap/profiles/fleet.json
-cp /img/wrapped.log /work/log/
+# restored NAME ID BUNDLE [RUNTIME]: hwcap-runtime restore of /img/NAME
+# (real runtime RUNTIME, default the node's runc); the payload's ticks
+# before and after, then a child forked after the restore (NAME-after.log).
+restored() {
+	name=$1 id=$2 bundle=$3 rt=${4:-}
+	cp "/img/$name.log" /work/log/
+	mkdir -p "/work/r-$name"
+	n=$(wc -l <"/work/log/$name.log")
+	env ${rt:+"HWCAP_RUNTIME=$rt"} hwcap-runtime --log "/work/restore-$name.log" restore -d --image-path "/img/$name" --work-path "/work/r-$name" --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1
+	rc=$?
+	echo "restore-$name-rc=$rc"
+	cat "/work/restore-$name.log" 2>/dev/null
+	[ $rc = 0 ] || grep -E 'Error' "/work/r-$name/restore.log" | tail -n 10
+	sleep 2
+	echo "$name ticks before=$n after=$(wc -l <"/work/log/$name.log")"
+	touch "/work/log/$name.log.fork"
+	sleep 2
+	tail -n 2 "/work/log/$name.log"
+	cp "/work/log/$name.log" "$OUT/$name-after.log"
+}
 hwcapctl check-image /img/wrapped
 echo "check-image-wrapped-rc=$?"
-n=$(wc -l </work/log/wrapped.log)
-hwcap-runtime --log /work/restore-wrapped.log restore -d --image-path /img/wrapped --work-path /work/rw --bundle /ctr wrapped </dev/null >/dev/null 2>&1
-rc=$?
-echo "restore-wrapped-rc=$rc"
-cat /work/restore-wrapped.log 2>/dev/null
-[ $rc = 0 ] || grep -E 'Error' /work/rw/restore.log | tail -n 10
-sleep 2
-echo "wrapped ticks before=$n after=$(wc -l </work/log/wrapped.log)"
-touch /work/log/wrapped.log.fork
-sleep 2
-tail -n 2 /work/log/wrapped.log
+restored wrapped wrapped /ctr
 runc state wrapped | grep -E '"(status|pid)"'
 grep '"stage":"restore"' /var/log/hwcap/hwcap.log
-cp /work/log/wrapped.log "$OUT/wrapped-after.log"
 # The crun container: checked and restored by crun through the wrapper.
-cp /img/crun.log /work/log/
-mkdir -p /work/rwc
-n=$(wc -l </work/log/crun.log)
-HWCAP_RUNTIME=crun hwcap-runtime --log /work/restore-crun.log restore -d --image-path /img/crun --work-path /work/rwc --bundle /ctrcrun crunctr </dev/null >/dev/null 2>&1
-rc=$?
-echo "restore-crun-rc=$rc"
-cat /work/restore-crun.log 2>/dev/null
-[ $rc = 0 ] || grep -E 'Error' /work/rwc/restore.log | tail -n 10
-sleep 2
-echo "crun ticks before=$n after=$(wc -l </work/log/crun.log)"
-touch /work/log/crun.log.fork
-sleep 2
-cp /work/log/crun.log "$OUT/crun-after.log"
+restored crun crunctr /ctrcrun crun
 
 # The unmasked container's checkpoint: the wrapper refuses it under the
 # node's enforce policy with one line naming the missing features, and
