@@ -46,6 +46,8 @@ type Invocation struct {
 	// directory) and crun's --config file name ("" = config.json).
 	Bundle     string
 	ConfigName string
+	// For restore: the last --image-path as given ("" = none).
+	ImagePath string
 
 	// IDs are the container ids found: create/run/restore/exec have one,
 	// delete may have several.
@@ -306,6 +308,8 @@ func Parse(args []string) *Invocation {
 			inv.Bundle = f.value
 		case "config":
 			inv.ConfigName = f.value
+		case "image-path":
+			inv.ImagePath = f.value
 		}
 	}
 	return inv

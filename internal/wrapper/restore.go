@@ -24,12 +24,8 @@ var ErrRestoreIncompatible = errors.New("checkpoint needs CPU features this host
 // working directory, not to --bundle: runc restore does not chdir).
 func ImagePath(inv *Invocation, cwd string) string {
 	p := ""
-	if inv.Command == CmdRestore && inv.CommandIndex >= 0 {
-		for _, f := range scanFlags(inv.Args[inv.CommandIndex+1:], restoreFlags, false, false).flags {
-			if f.spec.name() == "image-path" {
-				p = f.value
-			}
-		}
+	if inv.Command == CmdRestore {
+		p = inv.ImagePath
 	}
 	if p == "" {
 		return filepath.Join(cwd, "checkpoint")
