@@ -47,7 +47,8 @@ type kubeNode struct {
 }
 
 // kubeKind returns "Node" or "NodeList" when data is such a Kubernetes
-// object (apiVersion v1), else "".
+// object (apiVersion v1), else "": it reads only those two fields, so it
+// tells a Node whose other fields are malformed from any other input.
 func kubeKind(data []byte) string {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
@@ -69,36 +70,33 @@ func kubeKind(data []byte) string {
 // ParseAll reads any input kind, and also a Kubernetes Node or NodeList
 // (`kubectl get node[s] ... -o json`): one Node per Kubernetes node, from
 // its hwcap.dev/<arch>.<feature> labels. Every other kind gives one Node.
+// A NodeList is decoded once; other inputs go to Parse.
 func ParseAll(source string, data []byte) ([]*Node, error) {
 	if len(data) > MaxNodeListSize {
 		return nil, fmt.Errorf("%w: %s: larger than %d bytes", ErrBadInput, source, MaxNodeListSize)
 	}
-	if kubeKind(data) == "" {
-		n, err := Parse(source, data)
-		if err != nil {
-			return nil, err
-		}
-		return []*Node{n}, nil
-	}
-	return ParseKube(source, data)
-}
-
-// ParseKube reads a Kubernetes Node or NodeList. A node without any
-// hwcap.dev/<arch>.<feature> label is an error, not skipped: a baseline
-// that left out a node would offer features that node lacks.
-func ParseKube(source string, data []byte) ([]*Node, error) {
 	var obj kubeObject
-	if err := json.Unmarshal(data, &obj); err != nil {
+	err := json.Unmarshal(data, &obj)
+	switch {
+	case err == nil && obj.APIVersion == "v1" && obj.Kind == "Node":
+		return kubeNodes(source, []kubeNode{obj.kubeNode})
+	case err == nil && obj.APIVersion == "v1" && obj.Kind == "NodeList":
+		return kubeNodes(source, obj.Items)
+	case err != nil && kubeKind(data) != "":
+		// A Node or NodeList whose fields do not decode.
 		return nil, fmt.Errorf("%w: %s: %w (want `kubectl get nodes -o json` output)", ErrBadInput, source, err)
 	}
-	items := obj.Items
-	switch {
-	case obj.APIVersion == "v1" && obj.Kind == "Node":
-		items = []kubeNode{obj.kubeNode}
-	case obj.APIVersion == "v1" && obj.Kind == "NodeList":
-	default:
-		return nil, fmt.Errorf("%w: %s: apiVersion %.40q kind %.40q (want a v1 Node or NodeList: kubectl get nodes -o json)", ErrBadInput, source, obj.APIVersion, obj.Kind)
+	n, err := Parse(source, data)
+	if err != nil {
+		return nil, err
 	}
+	return []*Node{n}, nil
+}
+
+// kubeNodes turns Kubernetes nodes into Nodes. A node without any
+// hwcap.dev/<arch>.<feature> label is an error, not skipped: a baseline
+// that left out a node would offer features that node lacks.
+func kubeNodes(source string, items []kubeNode) ([]*Node, error) {
 	if len(items) == 0 {
 		return nil, fmt.Errorf("%w: %s: the NodeList has no nodes (check the label selector of kubectl get nodes)", ErrBadInput, source)
 	}
