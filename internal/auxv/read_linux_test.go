@@ -9,9 +9,9 @@ import (
 	"runtime"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/testutil"
 )
 
 func TestReadSelfMatchesProc(t *testing.T) {
@@ -45,25 +45,10 @@ func TestReadSelfMatchesProc(t *testing.T) {
 // process sees the same AT_HWCAP words on every kernel.
 func TestReadPIDChild(t *testing.T) {
 	cmd := exec.Command("sleep", "30")
-	if err := cmd.Start(); err != nil {
+	testutil.StartExeced(t, cmd)
+	child, err := auxv.ReadPID(cmd.Process.Pid)
+	if err != nil {
 		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	// Start returns when the exec has passed the point of no return (the
-	// close-on-exec pipe closes), which is before the kernel writes the new
-	// saved vector: for a moment /proc/PID/auxv reads as all zeros
-	// (ErrEmpty). Wait for the real one.
-	var child auxv.Vector
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		var err error
-		child, err = auxv.ReadPID(cmd.Process.Pid)
-		if err != nil && (!errors.Is(err, auxv.ErrEmpty) || time.Now().After(deadline)) {
-			t.Fatal(err)
-		}
-		if len(child) > 0 {
-			break
-		}
-		time.Sleep(time.Millisecond)
 	}
 	self, err := auxv.ReadSelf()
 	if err != nil {

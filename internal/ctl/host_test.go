@@ -176,10 +176,7 @@ func TestInspectProcess(t *testing.T) {
 
 	t.Run("plain process", func(t *testing.T) {
 		cmd := exec.Command("sleep", "60")
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		testutil.StartExeced(t, cmd)
 		rep := decode[inspectReport](t, mustRun(t, ExitOK, "inspect", strconv.Itoa(cmd.Process.Pid), "--json").stdout)
 		if rep.PID != cmd.Process.Pid || rep.Masked || len(rep.Hidden) != 0 || len(rep.Extra) != 0 {
 			t.Errorf("unmasked process reported %+v", rep)

@@ -1,7 +1,10 @@
 package testutil
 
 import (
+	"errors"
+	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/hwcap"
@@ -28,4 +31,26 @@ func HostFeature(t testing.TB) (hwcap.Feature, hwcap.Words, *hwcap.Table) {
 	}
 	t.Fatalf("host words %s have no feature the %s table names", host, tab.Arch)
 	return hwcap.Feature{}, host, tab
+}
+
+// StartExeced starts cmd and returns once the kernel has written its new
+// saved auxiliary vector. exec.Cmd.Start returns when the exec has passed
+// the point of no return (the close-on-exec pipe closes), which is before
+// that: for a moment /proc/PID/auxv reads as all zeros (auxv.ErrEmpty).
+// The process is killed and reaped when the test ends.
+func StartExeced(t testing.TB, cmd *exec.Cmd) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		v, err := auxv.ReadPID(cmd.Process.Pid)
+		if err == nil && len(v) > 0 {
+			return
+		}
+		if (err != nil && !errors.Is(err, auxv.ErrEmpty)) || time.Now().After(deadline) {
+			t.Fatalf("pid %d: its auxiliary vector: %v", cmd.Process.Pid, err)
+		}
+	}
 }
