@@ -51,10 +51,15 @@ func startContainerdWith(t *testing.T, env []string, ns string, body func(dir st
 	}
 	logPath := filepath.Join(dir, "containerd.log")
 	// The runc shim keeps runc's state under /run/containerd/runc/<ns>
-	// whatever containerd's own directories: remove a namespace of ours
-	// only, never one a system containerd may use (k8s.io).
+	// whatever containerd's own directories, and runc creates the
+	// namespace's parent cgroup /<ns> but removes only the container's
+	// leaf: remove both for a namespace of ours only, never for one a
+	// system containerd may use (k8s.io).
 	if strings.HasPrefix(ns, "hwcap-") {
-		t.Cleanup(func() { os.RemoveAll(filepath.Join("/run/containerd/runc", c.ns)) })
+		t.Cleanup(func() {
+			os.RemoveAll(filepath.Join("/run/containerd/runc", c.ns))
+			testutil.RemoveCgroups(c.ns)
+		})
 	}
 	cmd := exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
 	cmd.Env = env
