@@ -12,10 +12,9 @@ export CGO_ENABLED := 0
 
 all: build
 
-## build: every cmd/* as a static binary in bin/
+## build: every cmd/* as a static binary in bin/ (hwcap-runtime with its C front end: cgo, static glibc)
 build:
-	@mkdir -p bin
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+	GO=$(GO) GOBUILD_LDFLAGS='$(LDFLAGS)' hack/gobuild.sh bin ./cmd/...
 
 ## deps: install what the demo and the tests need (Debian packages; root)
 deps:
@@ -32,11 +31,13 @@ generate:
 ## test: unit and integration tests against real runc, crun and podman (root)
 test: build
 	HWCAP_NO_SKIP=1 $(GO) test -count=1 -timeout 30m ./...
+	HWCAP_NO_SKIP=1 CGO_ENABLED=1 $(GO) test -count=1 ./internal/front/
 
 ## lint: gofmt, go vet, and golangci-lint when installed
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	CGO_ENABLED=1 $(GO) vet ./internal/front/ ./cmd/hwcap-runtime/
 	shellcheck hack/*.sh test/vm/*.sh test/kernel/*.sh test/e2e/*.sh test/criu/*.sh .ci/run
 	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed; skipped"; fi
 

@@ -68,14 +68,25 @@ func Defaults() *Node {
 	return n
 }
 
+// Path returns the file Load reads: $HWCAP_CONFIG, else DefaultPath;
+// explicit says it came from $HWCAP_CONFIG (then a missing file is an
+// error, not the built-in defaults).
+func Path() (path string, explicit bool) {
+	if p := os.Getenv(EnvConfig); p != "" {
+		return p, true
+	}
+	return DefaultPath, false
+}
+
 // Load reads $HWCAP_CONFIG, else DefaultPath. A missing DefaultPath means
 // the built-in defaults; a missing file named by $HWCAP_CONFIG is an error,
 // because an explicit setting that points nowhere is a mistake.
 func Load() (*Node, error) {
-	if p := os.Getenv(EnvConfig); p != "" {
+	p, explicit := Path()
+	if explicit {
 		return LoadFile(p)
 	}
-	n, err := LoadFile(DefaultPath)
+	n, err := LoadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return Defaults(), nil
 	}

@@ -28,8 +28,9 @@ func ModuleRoot() (string, error) {
 }
 
 // BuildCommands builds ./cmd/NAME for each name into dir as static,
-// trimmed binaries (CGO_ENABLED=0, like `make build`) and returns their
-// paths by name. Call it once per test binary, from TestMain.
+// trimmed binaries with hack/gobuild.sh (the recipe of `make build`:
+// hwcap-runtime with its C front end) and returns their paths by name.
+// Call it once per test binary, from TestMain.
 func BuildCommands(dir string, names ...string) (map[string]string, error) {
 	root, err := ModuleRoot()
 	if err != nil {
@@ -42,14 +43,14 @@ func BuildCommands(dir string, names ...string) (map[string]string, error) {
 		goBin = "/usr/local/go/bin/go"
 	}
 	out := map[string]string{}
-	args := []string{"build", "-trimpath", "-o", dir + "/"}
+	args := []string{dir}
 	for _, n := range names {
 		args = append(args, "./cmd/"+n)
 		out[n] = filepath.Join(dir, n)
 	}
-	cmd := exec.Command(goBin, args...)
+	cmd := exec.Command(filepath.Join(root, "hack", "gobuild.sh"), args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GO="+goBin)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build %v: %w\n%s", names, err, b)
 	}

@@ -2,8 +2,6 @@ package wrapper
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"time"
 
@@ -57,14 +56,15 @@ type Record struct {
 }
 
 // Records are kept per runtime root: containerd gives each namespace its own
-// --root, and ids are only unique within one.
+// --root, and ids are only unique within one. The directory is named by
+// pathKey, which the C front end computes too (its .plain markers live
+// next to the records).
 func recordDir(runDir, root, runtime string) string {
 	key := root
 	if key == "" {
 		key = "default:" + filepath.Base(runtime)
 	}
-	sum := sha256.Sum256([]byte(key))
-	return filepath.Join(runDir, "containers", hex.EncodeToString(sum[:8]))
+	return filepath.Join(runDir, "containers", pathKey(key))
 }
 
 // RecordPath returns where the record of container id lives.
@@ -218,8 +218,8 @@ func GCDue(runDir, root, runtime string, now time.Time) bool {
 	return true
 }
 
-// GCRecords removes the records under the same root whose config file is
-// gone: containers deleted without the wrapper seeing it (runc run without
+// GCRecords removes the records (and the front end's markers) under the
+// same root whose config file is gone: containers deleted without the wrapper seeing it (runc run without
 // --detach deletes its container itself). It returns how many it removed.
 func GCRecords(runDir, root, runtime string) int {
 	dir := recordDir(runDir, root, runtime)
@@ -230,6 +230,12 @@ func GCRecords(runDir, root, runtime string) int {
 	n := 0
 	for _, e := range ents {
 		name := e.Name()
+		if filepath.Ext(name) == ".plain" && e.Type().IsRegular() {
+			if gcPlain(filepath.Join(dir, name)) {
+				n++
+			}
+			continue
+		}
 		if filepath.Ext(name) != ".json" || !e.Type().IsRegular() {
 			continue
 		}
@@ -245,4 +251,20 @@ func GCRecords(runDir, root, runtime string) int {
 		}
 	}
 	return n
+}
+
+// gcPlain removes a front-end marker (PlainPath) whose config file is gone.
+func gcPlain(p string) bool {
+	data, err := os.ReadFile(p)
+	if err != nil || len(data) > maxRecordSize {
+		return false
+	}
+	cfg := strings.TrimSuffix(string(data), "\n")
+	if !filepath.IsAbs(cfg) {
+		return os.Remove(p) == nil
+	}
+	if _, err := os.Stat(cfg); errors.Is(err, fs.ErrNotExist) {
+		return os.Remove(p) == nil
+	}
+	return false
 }

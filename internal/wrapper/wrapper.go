@@ -88,11 +88,18 @@ func (w *Wrapper) Run() int {
 	// create used, so that state, delete and kill find the container).
 	env := w.Getenv(EnvRuntime)
 	if env == "" || inv.NeedsMask() || (inv.Command == CmdDelete && !inv.Help) {
+		cfgPath, explicit := config.Path()
+		before, berr := statConfig(cfgPath)
 		n, err := config.Load()
 		if err != nil {
 			return w.fail(ExitRefused, err)
 		}
 		w.node = n
+		// The front file lets the C front end pass the next calls
+		// through without a Go start (internal/front).
+		if after, aerr := statConfig(cfgPath); berr == nil && aerr == nil {
+			_ = WriteFront(FrontDir, cfgPath, explicit, before, after, n)
+		}
 	}
 	names := []string{env}
 	if env == "" {
@@ -163,6 +170,11 @@ func (w *Wrapper) create() (int, bool) {
 		Bundle: inv.BundleDir(cwd), Config: cfgPath, Keep: hwcap.All, Created: w.Now().UTC(),
 	}
 	rec.ConfigIno, rec.ConfigMtime = fileID(st)
+	// A marker of the front end for this id would let an exec pass
+	// through; this container's record decides from now on.
+	if err := RemovePlain(w.node.RunDir, inv.Root, w.runtime, id); err != nil {
+		w.logf(LevelWarn, "container %s: %v", id, err)
+	}
 	if req != nil {
 		keep, err := req.Keep()
 		if err != nil {
@@ -267,7 +279,8 @@ func (w *Wrapper) recordFromState(id string) (*Record, error) {
 // runtime's state instead, so nothing escapes the mask.
 func (w *Wrapper) delete() {
 	for _, id := range w.inv.IDs {
-		if err := RemoveRecord(w.node.RunDir, w.inv.Root, w.runtime, id); err != nil {
+		if err := errors.Join(RemoveRecord(w.node.RunDir, w.inv.Root, w.runtime, id),
+			RemovePlain(w.node.RunDir, w.inv.Root, w.runtime, id)); err != nil {
 			w.logf(LevelWarn, "container %s: %v", id, err)
 		}
 	}

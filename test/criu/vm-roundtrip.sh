@@ -80,7 +80,7 @@ capa=$REPO/testdata/cpuinfo/arm64-$cpua.txt
 [ -f "$capa" ] || die "--cpu-a $cpua: no capture $capa"
 cp "$capa" "$stage/caps/a.txt"
 cp "$REPO/testdata/cpuinfo/arm64-neoverse-n1.txt" "$stage/caps/"
-(cd "$REPO" && GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -o "$stage/bin/" ./cmd/hwcap-runtime)
+(cd "$REPO" && GOARCH=arm64 hack/gobuild.sh "$stage/bin" ./cmd/hwcap-runtime)
 
 # The node configuration and the container's bundle, the same in both
 # guests (CRIU restores the payload's mapping of /svepath from the same

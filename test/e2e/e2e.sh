@@ -84,7 +84,7 @@ for a in $arches; do
 	b=$out/build/$a
 	mkdir -p "$b/bin" "$b/libexec"
 	log "building hwcap binaries and e2e-guest for $a"
-	(cd "$repo" && GOARCH=$a nice "$GO" build -trimpath -o "$b/bin/" ./cmd/... &&
+	(cd "$repo" && GOARCH=$a GO=$GO nice hack/gobuild.sh "$b/bin" ./cmd/... &&
 		GOARCH=$a nice "$GO" build -trimpath -o "$b/bin/e2e-guest" ./test/e2e/guest) ||
 		die "go build for $a failed"
 	cc=gcc

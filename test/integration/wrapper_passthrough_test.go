@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hwcap/hwcap/internal/testutil"
+	"github.com/hwcap/hwcap/internal/wrapper"
 )
 
 // fakeRuntime is a runtime that dumps its argv (NUL-separated) and its
@@ -244,6 +246,7 @@ func TestWrapperPassThroughOpensNoFile(t *testing.T) {
 	// cgroup CPU limit for GOMAXPROCS); the wrapper's code runs after.
 	goRuntime := func(p string) bool {
 		return p == "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size" ||
+			p == "/proc/self/maps" || // cgo: the main thread's stack (pthread_getattr_np)
 			p == "/proc/self/cgroup" || p == "/proc/self/mountinfo" ||
 			strings.HasPrefix(p, "/sys/fs/cgroup/")
 	}
@@ -257,41 +260,84 @@ func TestWrapperPassThroughOpensNoFile(t *testing.T) {
 		{"create", "--help"},
 	} {
 		for _, withEnv := range []bool{true, false} {
-			name := strings.Join(args, " ")
-			if withEnv {
-				name += " HWCAP_RUNTIME"
-			}
-			t.Run(name, func(t *testing.T) {
-				trace := filepath.Join(t.TempDir(), "trace")
-				env := append(node.env(""), "FAKE_OUT="+filepath.Join(dir, "dump"), "PATH="+filepath.Dir(fake)+":/usr/bin:/bin")
+			// The C front end (internal/front), and the Go wrapper
+			// alone (HWCAP_FRONT=off, or --help, which only Go reads).
+			for _, front := range []bool{true, false} {
+				name := strings.Join(args, " ")
 				if withEnv {
-					env = append(env, "HWCAP_RUNTIME="+fake)
+					name += " HWCAP_RUNTIME"
 				}
-				sargs := append([]string{"-f", "-qq", "-o", trace, "-e", "trace=openat,open,creat,execve", bin}, args...)
-				res := runWrapper(t, strace, dir, env, 60*time.Second, sargs...)
-				if res.code != 0 {
-					t.Fatalf("exit %d: %s", res.code, res.stderr)
+				help := slices.Contains(args, "--help")
+				if front && help {
+					continue
 				}
-				opened, execed := tracedOpens(t, trace, fake)
-				if !execed {
-					t.Fatalf("trace shows no execve of %s", fake)
+				if !front {
+					name += " HWCAP_FRONT=off"
 				}
-				var ours []string
-				for _, p := range opened {
-					if !goRuntime(p) {
-						ours = append(ours, p)
+				t.Run(name, func(t *testing.T) {
+					trace := filepath.Join(t.TempDir(), "trace")
+					env := append(node.env(""), "FAKE_OUT="+filepath.Join(dir, "dump"), "PATH="+filepath.Dir(fake)+":/usr/bin:/bin")
+					if withEnv {
+						env = append(env, "HWCAP_RUNTIME="+fake)
 					}
-				}
-				want := []string(nil)
-				if !withEnv {
-					want = []string{node.Config}
-				}
-				if !reflect.DeepEqual(ours, want) {
-					t.Errorf("opened %q before exec'ing the runtime, want %q (all opens: %q)", ours, want, opened)
-				}
-			})
+					if !front {
+						env = append(env, "HWCAP_FRONT=off")
+					} else if res := runWrapper(t, bin, dir, env, 60*time.Second, args...); res.code != 0 {
+						// The first call may be Go's: it writes the front file.
+						t.Fatalf("exit %d: %s", res.code, res.stderr)
+					}
+					sargs := append([]string{"-f", "-qq", "-o", trace, "-e", "trace=openat,open,creat,execve,rt_sigaction", bin}, args...)
+					res := runWrapper(t, strace, dir, env, 60*time.Second, sargs...)
+					if res.code != 0 {
+						t.Fatalf("exit %d: %s", res.code, res.stderr)
+					}
+					opened, execed := tracedOpens(t, trace, fake)
+					if !execed {
+						t.Fatalf("trace shows no execve of %s", fake)
+					}
+					if got := goStarted(t, trace, fake); got != !front {
+						t.Errorf("Go runtime started before the runtime's exec: %v, want %v", got, !front)
+					}
+					var ours []string
+					for _, p := range opened {
+						if !goRuntime(p) {
+							ours = append(ours, p)
+						}
+					}
+					want := []string(nil)
+					switch {
+					case !withEnv && front:
+						want = []string{wrapper.FrontPath(wrapper.FrontDir, node.Config)}
+					case !withEnv: // and the front file, to see if it is current
+						want = []string{node.Config, wrapper.FrontPath(wrapper.FrontDir, node.Config)}
+					}
+					if !reflect.DeepEqual(ours, want) {
+						t.Errorf("opened %q before exec'ing the runtime, want %q (all opens: %q)", ours, want, opened)
+					}
+				})
+			}
 		}
 	}
+}
+
+// goStarted reports whether the traced process installed signal handlers
+// (the Go runtime does, ~60 of them, at start) before the execve of
+// runtime: the C front end execs before Go starts.
+func goStarted(t *testing.T, trace, runtime string) bool {
+	t.Helper()
+	data, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, "execve(\""+runtime+"\"") {
+			return false
+		}
+		if strings.Contains(l, "rt_sigaction(") {
+			return true
+		}
+	}
+	return false
 }
 
 // tracedOpens returns the paths opened before the execve of runtime.

@@ -1,0 +1,106 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hwcap/hwcap/internal/testutil"
+	"github.com/hwcap/hwcap/internal/wrapper"
+)
+
+// TestWrapperFrontEnd runs real runc containers through hwcap-runtime and
+// traces the wrapper process (strace without -f: the wrapper, then the
+// runtime it becomes): for a container without hwcap.dev/ keys, create,
+// start, exec, state and kill exec runc before the Go runtime starts (no
+// rt_sigaction), and exec finds the marker create left; a container that
+// asks for a mask always goes through the Go wrapper, which masks it and
+// leaves its record; delete removes both.
+func TestWrapperFrontEnd(t *testing.T) {
+	strace := testutil.RequireCommand(t, "strace")
+	rt := testutil.RequireRuntime(t, "runc")
+	feature := hostFeatureName(t)
+	node := newWrapperNode(t, "warn", map[string]any{"runtimes": []string{rt.Bin}})
+	env := node.env("")
+	bin := wrapperBinary(t)
+
+	// traced runs the wrapper under strace with stdio in a file (the
+	// container keeps a created container's stdio open).
+	traced := func(args ...string) (started bool, code int) {
+		t.Helper()
+		trace := filepath.Join(t.TempDir(), "trace")
+		out, err := os.CreateTemp(t.TempDir(), "out")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		argv := append([]string{"-qq", "-o", trace, "-e", "trace=execve,rt_sigaction", bin, "--root", rt.Root}, args...)
+		cmd := exec.CommandContext(ctx, strace, argv...)
+		cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, "/", out, out
+		_ = cmd.Run()
+		data, _ := os.ReadFile(out.Name())
+		t.Logf("%v: exit %d: %s", args, cmd.ProcessState.ExitCode(), data)
+		tr, _ := os.ReadFile(trace)
+		if !bytes.Contains(tr, []byte(`execve("`+rt.Bin+`"`)) {
+			t.Fatalf("%v: runc was never exec'd:\n%s", args, tr)
+		}
+		return goStarted(t, trace, rt.Bin), cmd.ProcessState.ExitCode()
+	}
+	want := func(args []string, wantGo bool) {
+		t.Helper()
+		g, code := traced(args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d", args, code)
+		}
+		if g != wantGo {
+			t.Fatalf("%v: Go runtime started: %v, want %v", args, g, wantGo)
+		}
+	}
+	recs := filepath.Join(node.RunDir, "containers")
+
+	// The first call loads the node configuration in Go and writes the
+	// front file; from then on the front end knows the runtime.
+	want([]string{"list"}, true)
+	want([]string{"list"}, false)
+
+	plain := testutil.NewBundle(t, "sleep", "120")
+	plain.Spec.Annotations = map[string]string{"io.kubernetes.pod.name": "web"}
+	plain.Write(t)
+	id := testutil.ID("front")
+	t.Cleanup(func() { _ = rt.Exec(t, "/", nil, "delete", "--force", id) })
+	want([]string{"create", "--bundle", plain.Dir, "--pid-file", filepath.Join(t.TempDir(), "pid"), id}, false)
+	marker := wrapper.PlainPath(node.RunDir, rt.Root, rt.Bin, id)
+	if data, err := os.ReadFile(marker); err != nil || string(data) != filepath.Join(plain.Dir, "config.json")+"\n" {
+		t.Fatalf("marker %s: %q, %v", marker, data, err)
+	}
+	want([]string{"start", id}, false)
+	want([]string{"exec", id, "true"}, false)
+	want([]string{"state", id}, false)
+	want([]string{"delete", "--force", id}, true) // records: the Go wrapper's
+	if n := countRecords(t, recs, id); n != 0 {
+		t.Errorf("%d records/markers left for %s after delete", n, id)
+	}
+
+	masked := testutil.NewBundle(t, "sleep", "120")
+	masked.Spec.Annotations = map[string]string{"hwcap.dev/deny": feature}
+	masked.Write(t)
+	id2 := testutil.ID("front-masked")
+	t.Cleanup(func() { _ = rt.Exec(t, "/", nil, "delete", "--force", id2) })
+	want([]string{"create", "--bundle", masked.Dir, id2}, true)
+	if _, err := os.Stat(wrapper.RecordPath(node.RunDir, rt.Root, rt.Bin, id2)); err != nil {
+		t.Fatalf("no record for the masked container: %v", err)
+	}
+	want([]string{"start", id2}, false)
+	want([]string{"exec", id2, "true"}, true) // the record's mask
+	want([]string{"delete", "--force", id2}, true)
+
+	// HWCAP_FRONT=off: the Go wrapper for everything.
+	env = append(env, "HWCAP_FRONT=off")
+	want([]string{"list"}, true)
+}
