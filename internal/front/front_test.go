@@ -315,6 +315,10 @@ func TestDecideCreateExec(t *testing.T) {
 		e.want("exec c1", KindGo)
 		e.want("create --bundle "+e.bundle+" c3", KindGo)
 	}
+	// Broken JSON without the key: nothing can ask for a mask; the
+	// runtime reports the JSON itself.
+	e.bundleConfig(`{"annotations":`)
+	e.want("create --bundle "+e.bundle+" c3", KindCreate)
 	// Not a regular file, or missing: the Go wrapper reports it.
 	cfgPath := filepath.Join(e.bundle, "config.json")
 	os.Remove(cfgPath)

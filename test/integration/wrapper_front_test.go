@@ -14,10 +14,9 @@ import (
 )
 
 // TestWrapperFrontEnd runs real runc containers through hwcap-runtime and
-// traces the wrapper process (strace without -f: the wrapper, then the
-// runtime it becomes): for a container without hwcap.dev/ keys, create,
-// start, exec, state and kill exec runc before the Go runtime starts (no
-// rt_sigaction), and exec finds the marker create left; a container that
+// traces the wrapper process (the wrapper, then the runtime it becomes):
+// for a container without hwcap.dev/ keys, create, start, exec and state
+// exec runc before the Go runtime starts (no rt_sigaction), and exec finds the marker create left; a container that
 // asks for a mask always goes through the Go wrapper, which masks it and
 // leaves its record; delete removes both.
 func TestWrapperFrontEnd(t *testing.T) {
@@ -40,7 +39,9 @@ func TestWrapperFrontEnd(t *testing.T) {
 		defer out.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		argv := append([]string{"-qq", "-o", trace, "-e", "trace=execve,rt_sigaction", bin, "--root", rt.Root}, args...)
+		// -f: Go execs from any thread; -b execve: let go of the runtime
+		// (and of a created container, which outlives the command).
+		argv := append([]string{"-f", "-b", "execve", "-qq", "-o", trace, "-e", "trace=execve,rt_sigaction", bin, "--root", rt.Root}, args...)
 		cmd := exec.CommandContext(ctx, strace, argv...)
 		cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, "/", out, out
 		_ = cmd.Run()

@@ -425,8 +425,11 @@ func TestWrapperRefusesBadAnnotation(t *testing.T) {
 		"unknown key":     {`{"annotations":{"hwcap.dev/dney":"sse2"}}`, `annotation hwcap.dev/dney: unknown key (did you mean hwcap.dev/deny?)`},
 		"two masks":       {`{"annotations":{"hwcap.dev/deny":"sse2","hwcap.dev/allow":"fpu"}}`, `conflicts with`},
 		"bad policy":      {`{"annotations":{"hwcap.dev/deny":"sse2","hwcap.dev/policy":"maybe"}}`, `annotation hwcap.dev/policy: unknown policy "maybe" (want enforce or warn)`},
-		"broken json":     {`{"annotations":`, `cannot read the bundle's configuration`},
-		"non-string":      {`{"annotations":{"hwcap.dev/deny":5}}`, `cannot unmarshal number`},
+		// Broken JSON that may hold a key is the wrapper's to refuse; one
+		// that cannot (no "hwcap.dev/" in its bytes) the C front end
+		// passes to the runtime, which reports it (TestDecideCreateExec).
+		"broken json": {`{"annotations":{"hwcap.dev/deny":"sse2"`, `cannot read the bundle's configuration`},
+		"non-string":  {`{"annotations":{"hwcap.dev/deny":5}}`, `cannot unmarshal number`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
