@@ -24,6 +24,13 @@
 //     straight execve. With $HWCAP_RUNTIME set, no file is opened at all;
 //     otherwise only the node configuration, which names the runtime.
 //
+// In the hwcap-runtime binary a C front end (internal/front) runs first,
+// before the Go runtime, and execs the real runtime itself for the calls
+// this package would pass through unchanged (and for create/run/exec of
+// containers whose config cannot hold an hwcap.dev/ key); WriteFront gives
+// it the node configuration's runtimes and run directory, and
+// RemovePlain/GCRecords clean up the markers it leaves.
+//
 // The wrapper's only option of its own, --hwcap-profile NAME, is taken
 // from the front of argv and never passed on: the profile for containers
 // without hwcap.dev/* annotations, for engines that give a runtime fixed
