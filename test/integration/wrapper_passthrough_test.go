@@ -320,37 +320,37 @@ func TestWrapperPassThroughOpensNoFile(t *testing.T) {
 	}
 }
 
+// beforeExec returns the traced lines before the execve of runtime, and
+// whether that execve is in the trace.
+func beforeExec(t *testing.T, trace, runtime string) (lines []string, execed bool) {
+	t.Helper()
+	data, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Split(string(data), "\n")
+	for i, l := range all {
+		if strings.Contains(l, "execve(\""+runtime+"\"") {
+			return all[:i], true
+		}
+	}
+	return all, false
+}
+
 // goStarted reports whether the traced process installed signal handlers
 // (the Go runtime does, ~60 of them, at start) before the execve of
 // runtime: the C front end execs before Go starts.
 func goStarted(t *testing.T, trace, runtime string) bool {
 	t.Helper()
-	data, err := os.ReadFile(trace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if strings.Contains(l, "execve(\""+runtime+"\"") {
-			return false
-		}
-		if strings.Contains(l, "rt_sigaction(") {
-			return true
-		}
-	}
-	return false
+	lines, _ := beforeExec(t, trace, runtime)
+	return slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "rt_sigaction(") })
 }
 
 // tracedOpens returns the paths opened before the execve of runtime.
 func tracedOpens(t *testing.T, trace, runtime string) (opened []string, execed bool) {
 	t.Helper()
-	data, err := os.ReadFile(trace)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if strings.Contains(l, "execve(\""+runtime+"\"") {
-			return opened, true
-		}
+	lines, execed := beforeExec(t, trace, runtime)
+	for _, l := range lines {
 		for _, call := range []string{"openat(", "open(", "creat("} {
 			i := strings.Index(l, call)
 			if i < 0 {
@@ -367,7 +367,7 @@ func tracedOpens(t *testing.T, trace, runtime string) (opened []string, execed b
 			}
 		}
 	}
-	return opened, false
+	return opened, execed
 }
 
 // TestWrapperPassThroughIgnoresBundle runs pass-through commands in a
