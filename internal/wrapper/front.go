@@ -181,12 +181,5 @@ func PlainPath(runDir, root, runtime, id string) string {
 
 // RemovePlain deletes the marker of id; a missing one is not an error.
 func RemovePlain(runDir, root, runtime, id string) error {
-	if !ValidID(id) {
-		return nil
-	}
-	err := os.Remove(PlainPath(runDir, root, runtime, id))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
-	return nil
+	return removeFor(id, PlainPath(runDir, root, runtime, id))
 }

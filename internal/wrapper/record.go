@@ -154,10 +154,16 @@ func ReadRecord(runDir, root, runtime, id string) (*Record, error) {
 
 // RemoveRecord deletes the record of id; a missing one is not an error.
 func RemoveRecord(runDir, root, runtime, id string) error {
+	return removeFor(id, RecordPath(runDir, root, runtime, id))
+}
+
+// removeFor removes p, the record or marker of id; nothing for an id that
+// can name neither, and a missing file is not an error.
+func removeFor(id, p string) error {
 	if !ValidID(id) {
 		return nil
 	}
-	err := os.Remove(RecordPath(runDir, root, runtime, id))
+	err := os.Remove(p)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %w", ErrRecord, err)
 	}
