@@ -8,7 +8,7 @@ CMDS      := $(notdir $(wildcard cmd/*))
 FUZZTIME  ?= 60s
 export CGO_ENABLED := 0
 
-.PHONY: kernel kernel-check vm-check capture-auxv all build generate test lint fuzz e2e bench install demo check deps clean kernel-src
+.PHONY: kernel kernel-check vm-check capture-auxv all build generate generate-bpf test lint fuzz e2e bench install demo check deps clean kernel-src
 
 all: build
 
@@ -24,9 +24,14 @@ deps:
 kernel-src:
 	hack/kernel-src.sh >/dev/null
 
-## generate: regenerate internal/hwcap's feature tables from the kernel sources
-generate:
+## generate: regenerate internal/hwcap's feature tables from the kernel sources,
+##           and the BPF objects + Go bindings of internal/bpf (clang-14, libbpf-dev)
+generate: generate-bpf
 	HWCAP_KERNEL_SRC=$$(hack/kernel-src.sh) $(GO) generate ./internal/hwcap
+
+## generate-bpf: rebuild internal/bpf's BPF objects and bindings only
+generate-bpf:
+	$(GO) generate ./internal/bpf
 
 ## test: unit and integration tests against real runc, crun and podman (root)
 test: build

@@ -5,7 +5,8 @@ set -euo pipefail
 need=(runc crun podman containerd docker.io criu strace file cpio busybox-static gcc libc6-dev shellcheck
       build-essential flex bison bc libelf-dev libssl-dev xz-utils patch
       qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-      gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
+      gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+      clang-14 llvm-14 libbpf-dev bpftool)
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: run as root (sudo make ...)" >&2; exit 1
 fi
