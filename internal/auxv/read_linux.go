@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // ReadSelf returns this process's saved auxiliary vector: PR_GET_AUXV
@@ -81,3 +83,27 @@ var ErrEmpty = fmt.Errorf("%w: no entries (process exited, or still in execve)",
 
 // ErrNoGetAuxv means the kernel predates PR_GET_AUXV.
 var ErrNoGetAuxv = errors.New("PR_GET_AUXV not supported")
+
+// ReadStack returns the auxiliary vector as it was on this process's
+// initial stack, where the Go runtime read it at start (x/sys/unix.Auxv).
+// That copy is what programs see (glibc's getauxval, Go's runtime, static
+// C walking past envp); the saved vector (ReadSelf, /proc/PID/auxv) is the
+// kernel's own, which the eBPF backend cannot change. The two differ only
+// in a process that the eBPF backend masked.
+func ReadStack() (Vector, error) {
+	pairs, err := unix.Auxv()
+	if err != nil {
+		return nil, fmt.Errorf("read the initial stack's auxiliary vector: %w", err)
+	}
+	v := make(Vector, 0, len(pairs))
+	for _, p := range pairs {
+		if p[0] == AT_NULL {
+			break
+		}
+		v = append(v, Entry{Type: uint64(p[0]), Val: uint64(p[1])})
+	}
+	if len(v) == 0 {
+		return nil, ErrEmpty
+	}
+	return v, nil
+}

@@ -119,3 +119,24 @@ func mustWrite(t *testing.T, p string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadStackMatchesSaved: in a process nothing masked, the initial
+// stack's vector is the saved one, entry for entry.
+func TestReadStackMatchesSaved(t *testing.T) {
+	stack, err := auxv.ReadStack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := auxv.ReadSelf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stack) != len(saved) {
+		t.Fatalf("stack has %d entries, saved %d", len(stack), len(saved))
+	}
+	for i := range stack {
+		if stack[i] != saved[i] {
+			t.Errorf("entry %d: stack %+v, saved %+v", i, stack[i], saved[i])
+		}
+	}
+}

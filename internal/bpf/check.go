@@ -23,16 +23,14 @@ const bpffsMagic = 0xcafe4a11
 
 // Check says whether the backend can be installed in mode under dir on this
 // kernel, as the first problem found: a one-line error wrapping one of
-// ErrUnsupported, ErrCapability, ErrNoBPFFS, ErrNoBTF, ErrOldKernel or
-// ErrLockdown. The checks are cheap and read only; Install runs them first.
+// ErrUnsupported, ErrCapability, ErrNoBTF, ErrOldKernel, ErrLockdown or
+// ErrNoBPFFS, checked in that order. The checks are cheap and read only;
+// Install runs them first.
 func Check(dir string, mode Mode) error {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		return fmt.Errorf("%w: the BPF backend reads and writes 64-bit auxiliary vectors; this is a 32-bit build", ErrUnsupported)
 	}
 	if err := checkCaps(mode); err != nil {
-		return err
-	}
-	if err := checkBPFFS(dir); err != nil {
 		return err
 	}
 	if _, err := os.Stat(BTFFile); err != nil {
@@ -42,20 +40,19 @@ func Check(dir string, mode Mode) error {
 		return fmt.Errorf("%w: kernel %s has no BPF task storage (Linux 5.11 or newer needed): %v", ErrOldKernel, release(), err)
 	}
 	if mode == ModeWrite {
-		lvl, err := Lockdown()
-		if err != nil {
-			// Unknown: let the load decide, and explain its refusal.
-			return nil //nolint:nilerr // the load reports the real cause
-		}
-		if lvl != "none" {
+		// Unknown (err != nil): the load decides, and loadError explains
+		// its refusal.
+		if lvl, err := Lockdown(); err == nil && lvl != "none" {
 			return lockdownError(lvl)
 		}
 	}
-	return nil
+	// Last: of all the causes, a missing mount is the easiest to fix, and
+	// fixing it must not merely uncover one that cannot be fixed.
+	return checkBPFFS(dir)
 }
 
 func lockdownError(lvl string) error {
-	return fmt.Errorf("%w: kernel lockdown is %q (%s), and in lockdown the kernel refuses bpf_probe_write_user, which the backend needs to rewrite AT_HWCAP on a new program's stack; boot without lockdown (UEFI Secure Boot off, or lockdown=none where the kernel allows it), or use a kernel with the HWCAP inheritance series",
+	return fmt.Errorf("%w: lockdown is %q (%s), so the kernel refuses the helper that rewrites AT_HWCAP on a new program's stack; distribution kernels lock down only under UEFI Secure Boot (boot with it off), or use a kernel with the HWCAP inheritance series",
 		ErrLockdown, lvl, LockdownFile)
 }
 
