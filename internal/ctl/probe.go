@@ -36,19 +36,19 @@ type probePath struct {
 }
 
 type probeReport struct {
-	Kernel       string               `json:"kernel"`
-	BootID       string               `json:"bootID"`
-	Paths        map[string]probePath `json:"paths"`
-	Inherits     bool                 `json:"inherits"`
+	Kernel   string               `json:"kernel"`
+	BootID   string               `json:"bootID"`
+	Paths    map[string]probePath `json:"paths"`
+	Inherits bool                 `json:"inherits"`
 	// Backend is what hwcap-shim, hwcap-runtime and hwcap-hook use here:
 	// series (prctl paths inherit), bpf (the eBPF backend works) or none.
-	Backend string `json:"backend"`
-	BPFDir  string `json:"bpfDir"`
-	Available    []string             `json:"availablePaths"`
-	CapEff       string               `json:"capEff"`
-	Capabilities map[string]bool      `json:"capabilities"`
-	Cache        string               `json:"cache"`
-	CacheDir     string               `json:"cacheDir"`
+	Backend      string          `json:"backend"`
+	BPFDir       string          `json:"bpfDir"`
+	Available    []string        `json:"availablePaths"`
+	CapEff       string          `json:"capEff"`
+	Capabilities map[string]bool `json:"capabilities"`
+	Cache        string          `json:"cache"`
+	CacheDir     string          `json:"cacheDir"`
 }
 
 func runProbe(e *env, args []string) error {
