@@ -21,6 +21,9 @@ import (
 
 func TestMain(m *testing.M) {
 	MaybeChild()
+	if os.Getenv(envHelper) == "threads" {
+		os.Exit(helperThreads())
+	}
 	os.Exit(m.Run())
 }
 
@@ -375,5 +378,55 @@ func TestInstallIdempotentAndRemove(t *testing.T) {
 	}
 	if removed, err := Remove(dir); err != nil || len(removed) != 0 {
 		t.Errorf("second Remove = %v, %v", removed, err)
+	}
+}
+
+// TestDryRunThreadFork: the mask is the process's. A thread that existed
+// before the mask was set on the process (through the leader's pidfd) has
+// none of its own; a child it forks still inherits the leader's.
+func TestDryRunThreadFork(t *testing.T) {
+	b, _ := installDry(t)
+	host, keep, w := maskOne(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), envHelper+"=threads")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	if !sc.Scan() {
+		t.Fatal("helper said nothing")
+	}
+	var pid, tid int
+	if _, err := fmt.Sscan(sc.Text(), &pid, &tid); err != nil || pid != cmd.Process.Pid || tid == pid {
+		t.Fatalf("helper line %q: want its pid %d and another thread's id", sc.Text(), cmd.Process.Pid)
+	}
+	if _, err := b.SetTask(pid, keep); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(in)
+	child := readPID(t, sc)
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	s, ok, err := b.Seen(child)
+	if err != nil || !ok {
+		t.Fatalf("the child forked by thread %d of masked pid %d was not masked at its exec (%v)", tid, pid, err)
+	}
+	if s.After[w] != host[w]&keep[w] {
+		t.Errorf("%s after = %#x, want %#x", hwcap.WordName[w], s.After[w], host[w]&keep[w])
 	}
 }

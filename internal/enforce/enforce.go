@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/bpf"
 	"github.com/hwcap/hwcap/internal/hwcap"
@@ -140,9 +142,17 @@ func Self(keep hwcap.Words, pol Policy, runDir string) (*Outcome, error) {
 	return out.fail(reason, ErrNotInherited)
 }
 
+// ErrNotMainThread: the eBPF backend keeps a process's mask on its main
+// thread, so a process that masks itself must exec from that thread.
+var ErrNotMainThread = errors.New("the eBPF backend masks a process's exec from its main thread only; this goroutine runs on another (a bug: lock the main goroutine to the main thread in an init function)")
+
 // bpfSelf gives the calling process the mask in the eBPF backend and
-// returns the mask in place (an earlier one is kept: masks only AND).
+// returns the mask in place (an earlier one is kept: masks only AND). The
+// caller must exec from the main thread (see ErrNotMainThread).
 func bpfSelf(keep hwcap.Words) (hwcap.Words, error) {
+	if unix.Gettid() != os.Getpid() {
+		return hwcap.Words{}, ErrNotMainThread
+	}
 	b, err := bpf.Open(bpf.Dir())
 	if err != nil {
 		return hwcap.Words{}, err

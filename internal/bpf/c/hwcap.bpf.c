@@ -325,14 +325,25 @@ int BPF_PROG(EXEC_PROG, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	return 0;
 }
 
+/* The mask belongs to the process, as the series' flag belongs to the mm:
+ * user space sets it through a pidfd, on the thread-group leader, so a
+ * thread that existed before has none of its own, and what it forks takes
+ * the leader's. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(FORK_PROG, struct task_struct *parent, struct task_struct *child)
 {
 	struct hwcap_mask *pm, *cm;
+	struct task_struct *leader;
 
 	pm = bpf_task_storage_get(&task_mask, parent, 0, 0);
-	if (!pm)
-		return 0;
+	if (!pm) {
+		leader = parent->group_leader;
+		if (!leader || leader == parent)
+			return 0;
+		pm = bpf_task_storage_get(&task_mask, leader, 0, 0);
+		if (!pm)
+			return 0;
+	}
 	cm = bpf_task_storage_get(&task_mask, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!cm) {
 		count(HWCAP_STAT_MISS_FORK_STORAGE);

@@ -52,6 +52,7 @@ struct mm_struct {
 struct task_struct {
 	struct mm_struct *mm;
 	int tgid;
+	struct task_struct *group_leader;
 } __attribute__((preserve_access_index));
 
 struct linux_binprm {
