@@ -56,6 +56,13 @@ func lockdownError(lvl string) error {
 		ErrLockdown, lvl, LockdownFile)
 }
 
+// MayUse reports whether this process holds a capability that lets it use
+// the installed backend's maps (CAP_BPF or CAP_SYS_ADMIN).
+func MayUse() bool {
+	eff, err := effectiveCaps()
+	return err == nil && eff&(1<<capBPF|1<<capSysAdmin) != 0
+}
+
 // checkCaps: loading and attaching needs CAP_BPF and CAP_PERFMON (or
 // CAP_SYS_ADMIN on kernels before 5.8); bpf_probe_write_user needs
 // CAP_SYS_ADMIN.

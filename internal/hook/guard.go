@@ -33,9 +33,9 @@ func (r *run) guard() int {
 			return r.finish(ExitOK, DecisionMasked, nil)
 		}
 	}
-	// 2. The container starts through hwcap-shim, which masks itself and
-	//    execs the entrypoint: that works only if the kernel passes the
-	//    mask on across exec.
+	// The container starts through hwcap-shim, which masks itself and
+	// execs the entrypoint: that works only if the kernel passes the mask
+	// on across exec.
 	cfg, err := spec.LoadConfig(st.Bundle)
 	if err != nil {
 		return r.fail(fmt.Errorf("%w: %w", errCheck, err))
@@ -45,6 +45,13 @@ func (r *run) guard() int {
 		return r.fail(fmt.Errorf("%w: %w", errCheck, err))
 	}
 	inherits := pr.Inherits(auxv.Paths...)
+	// 2. The eBPF backend: the hook masks the container itself.
+	if !inherits {
+		if code, done := r.bpfGuard(st, m, pr); done {
+			return code
+		}
+	}
+	// 3. (on the series backend)
 	args := cfg.Args()
 	if len(args) > 0 && isShim(args[0], r.node.ShimPath) {
 		call, err := parseShimCall(args[1:], cfg)
@@ -64,8 +71,8 @@ func (r *run) guard() int {
 		return r.refuse(m, fmt.Sprintf("the container's init (pid %d) does not carry the mask and the container is not started through hwcap-runtime or hwcap-shim (%s)",
 			st.Pid, r.fixHint(true)))
 	}
-	return r.refuse(m, fmt.Sprintf("kernel %s does not pass HWCAP masks to children and the container is not started through hwcap-runtime or hwcap-shim (%s)",
-		pr.Kernel, r.fixHint(false)))
+	return r.refuse(m, fmt.Sprintf("kernel %s does not pass HWCAP masks to children (probe: %s) and the container is not started through hwcap-runtime or hwcap-shim (%s)",
+		pr.Kernel, pr.Summary(), r.fixHint(false)))
 }
 
 // ownInit checks that pid, which carries the mask, is the init of the
@@ -111,7 +118,7 @@ func procParent(pid int) (int, error) {
 func (r *run) fixHint(kernelOK bool) string {
 	hint := "run it with --runtime hwcap-runtime"
 	if !kernelOK {
-		hint = "run it on a kernel with the HWCAP inheritance series, with --runtime hwcap-runtime"
+		hint = "install the eBPF backend where the kernel allows it (hwcapctl bpf install), or run it on a kernel with the HWCAP inheritance series, with --runtime hwcap-runtime"
 	}
 	if r.node.DefaultPolicy == enforce.Warn || r.node.AllowRelax {
 		return hint + ", or set " + config.KeyPolicy + "=warn"

@@ -52,7 +52,10 @@ func bpfStamp(dir string) string {
 func runBPF(dir string) (*PathResult, error) {
 	b, err := bpf.Open(dir)
 	if errors.Is(err, bpf.ErrNotInstalled) {
-		if cerr := bpf.Check(dir, bpf.ModeWrite); cerr != nil {
+		// Why it could not be installed here, when that is the node's
+		// kernel (lockdown, BTF, ...); the prober's own capabilities
+		// are not the node's and would mislead the next reader.
+		if cerr := bpf.Check(dir, bpf.ModeWrite); cerr != nil && !errors.Is(cerr, bpf.ErrCapability) {
 			return &PathResult{Status: Unavailable, Detail: cerr.Error()}, nil
 		}
 		return &PathResult{Status: Unavailable, Detail: "not installed (hwcapctl bpf install)"}, nil
@@ -63,7 +66,7 @@ func runBPF(dir string) (*PathResult, error) {
 	mode := b.Mode()
 	b.Close()
 	if mode != bpf.ModeWrite {
-		return &PathResult{Status: Unavailable, Detail: fmt.Sprintf("installed in %s mode at %s: it records, it does not mask", mode, dir)}, nil
+		return &PathResult{Status: NotInherited, Detail: fmt.Sprintf("installed in %s mode at %s: it records what it would mask, and masks nothing", mode, dir)}, nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	defer cancel()

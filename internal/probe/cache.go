@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -41,7 +42,7 @@ func Cached(dir string) (*Result, error) {
 	bpfDir := bpf.Dir()
 	stamp := bpfStamp(bpfDir)
 	r, ok := load(dir, boot)
-	if ok && !needsRetry(r) && r.BPFStamp == stamp {
+	if ok && !needsRetry(r) && r.BPFStamp == stamp && !bpfNeedsRetry(r, stamp) {
 		r.Cache = "hit"
 		return r, nil
 	}
@@ -54,7 +55,7 @@ func Cached(dir string) (*Result, error) {
 		r, ok = load(dir, boot)
 	}
 	if ok && !needsRetry(r) {
-		if r.BPFStamp == stamp {
+		if r.BPFStamp == stamp && !bpfNeedsRetry(r, stamp) {
 			r.Cache = "hit"
 			return r, nil
 		}
@@ -96,6 +97,13 @@ func needsRetry(r *Result) bool {
 		}
 	}
 	return false
+}
+
+// bpfNeedsRetry: an installed backend that the cached run could not use
+// (a caller without CAP_BPF, or a container without the host's bpffs,
+// wrote the cache) is probed again by a caller that may use it.
+func bpfNeedsRetry(r *Result, stamp string) bool {
+	return r.BPF != nil && r.BPF.Status == Unavailable && !strings.HasSuffix(stamp, "|absent") && bpf.MayUse()
 }
 
 // load reads and validates the cache file. Any doubt means "not cached".

@@ -82,7 +82,7 @@ func (r *Result) Summary() string {
 	}
 	if r.BPF != nil {
 		s := PathBPF + "=" + string(r.BPF.Status)
-		if r.BPF.Detail != "" && r.BPF.Status == Unavailable {
+		if r.BPF.Detail != "" && r.BPF.Status != Inherited {
 			s += " (" + r.BPF.Detail + ")"
 		}
 		parts = append(parts, s)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/bpf"
+	"github.com/hwcap/hwcap/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -259,4 +260,25 @@ func TestRunBPFNotInstalled(t *testing.T) {
 		t.Errorf("detail %q does not say %q", pr.Detail, want)
 	}
 	t.Logf("bpf: %s (%s)", pr.Status, pr.Detail)
+}
+
+// TestRunBPFDryRun: a backend installed in dry-run mode is found and named,
+// and does not count as masking.
+func TestRunBPFDryRun(t *testing.T) {
+	dir := testutil.BPFFS(t)
+	if _, err := bpf.Install(dir, bpf.ModeDryRun); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = bpf.Remove(dir) })
+	t.Setenv(bpf.EnvDir, dir)
+	r, err := Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.BPF == nil || r.BPF.Status != NotInherited || !strings.Contains(r.BPF.Detail, "dry-run mode") || r.BPFWorks() {
+		t.Fatalf("bpf verdict %+v, want not-inherited naming dry-run mode", r.BPF)
+	}
+	if r.BPFStamp != bpfStamp(dir) || strings.HasSuffix(r.BPFStamp, "|absent") {
+		t.Errorf("stamp %q for an installed backend", r.BPFStamp)
+	}
 }

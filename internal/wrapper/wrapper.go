@@ -15,6 +15,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/hwcap/hwcap/internal/bpf"
 	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
@@ -284,6 +285,7 @@ func (w *Wrapper) delete() {
 			w.logf(LevelWarn, "container %s: %v", id, err)
 		}
 	}
+	collectBPF(w.logf)
 }
 
 // apply masks this process and decides by the container's policy.
@@ -298,6 +300,26 @@ func (w *Wrapper) apply(rec *Record) (int, bool) {
 		w.logf(LevelWarn, "container %s: policy warn: running without the mask: %s", rec.ID, out.Reason)
 	}
 	return 0, true
+}
+
+// collectBPF removes the eBPF backend's entries of cgroups that are gone
+// (containers deleted since), when the backend is installed. This delete's
+// own container still has its cgroup (the runtime removes it after the
+// wrapper execs it): a later delete, the hook's poststop stage or
+// `hwcapctl bpf gc` collects that one.
+func collectBPF(logf func(level, format string, args ...any)) {
+	dir := bpf.Dir()
+	if _, err := os.Lstat(filepath.Join(dir, "link_exec")); err != nil {
+		return
+	}
+	b, err := bpf.Open(dir)
+	if err != nil {
+		return
+	}
+	defer b.Close()
+	if _, err := b.GC(); err != nil {
+		logf(LevelWarn, "eBPF backend: collect stale cgroup entries: %v", err)
+	}
 }
 
 // fail reports err as one line on stderr and in the runtime's --log file,
