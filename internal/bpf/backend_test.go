@@ -27,23 +27,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// lockdownIndependently reads the lockdown state the way an operator
-// would, with unshare(1) and mount(8), to check Lockdown against.
-func lockdownIndependently(t *testing.T) string {
-	t.Helper()
-	testutil.RequireRoot(t)
-	testutil.RequireCommand(t, "unshare")
-	out, err := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
-		"mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security; cat "+LockdownFile+" 2>/dev/null || echo '[none]'").Output()
-	if err != nil {
-		t.Fatalf("unshare: %v", err)
-	}
-	lvl, err := parseLockdown(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return lvl
-}
+func lockdownIndependently(t *testing.T) string { return testutil.Lockdown(t) }
 
 func TestLockdown(t *testing.T) {
 	want := lockdownIndependently(t)

@@ -2,6 +2,8 @@ package hook
 
 import (
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/sirupsen/logrus"
 
@@ -114,6 +116,13 @@ func (r *run) bpfRegister(b BPFBackend, pid int, m *mask) error {
 	}
 	if cg.Path == "/" || cg.ID <= 1 {
 		return fmt.Errorf("the container's init (pid %d) is in the root cgroup, which cannot carry a mask without masking every process on the node", pid)
+	}
+	// A runtime that put the container in no cgroup v2 of its own (cgroup
+	// v1 only, on a hybrid host) leaves it in the runtime's, which holds
+	// this hook too: a mask there would reach processes outside the
+	// container.
+	if self, err := r.h.Cgroup(os.Getpid()); err == nil && (self.ID == cg.ID || strings.HasPrefix(self.Path+"/", cg.Path+"/")) {
+		return fmt.Errorf("the container's init (pid %d) is in cgroup %s, which also holds the runtime and this hook (the runtime made no cgroup v2 of its own for it), so it cannot carry a mask without masking processes outside the container", pid, cg.Path)
 	}
 	if _, err := b.SetTask(pid, m.keep); err != nil {
 		return fmt.Errorf("eBPF backend: %w", err)

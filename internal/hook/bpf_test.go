@@ -47,6 +47,9 @@ func (b *fakeBPF) Close()                { b.closed++ }
 
 const cgroupID = 9001
 
+// runtimeCgroup is where the fake runtime (and hook) run.
+const runtimeCgroup = "/system.slice/containerd.service"
+
 // bpfHook is f.hook with an eBPF backend whose probe verdict is status.
 func bpfHook(t *testing.T, f *fake, stdin string, status probe.Status, be *fakeBPF, cgPath string) *Hook {
 	t.Helper()
@@ -66,6 +69,9 @@ func bpfHook(t *testing.T, f *fake, stdin string, status probe.Status, be *fakeB
 	h.Cgroup = func(p int) (*bpf.Cgroup, error) {
 		if cgPath == "" {
 			return nil, bpf.ErrNoCgroup
+		}
+		if p == os.Getpid() { // the hook's own: the runtime's cgroup
+			return &bpf.Cgroup{Path: runtimeCgroup, ID: 77}, nil
 		}
 		id := uint64(cgroupID)
 		if cgPath == "/" {

@@ -30,6 +30,7 @@ func (r *run) guard() int {
 			if err := r.ownInit(st.Pid); err != nil {
 				return r.refuse(m, err.Error())
 			}
+			r.field(enforce.FieldBackend, string(enforce.BackendSeries))
 			return r.finish(ExitOK, DecisionMasked, nil)
 		}
 	}
@@ -62,6 +63,7 @@ func (r *run) guard() int {
 		case err != nil:
 			return r.refuse(m, err.Error()+" (fix the container's entrypoint, or drop it and let precreate add the shim)")
 		case inherits:
+			r.field(enforce.FieldBackend, string(enforce.BackendSeries))
 			return r.finish(ExitOK, DecisionShim, nil)
 		}
 		return r.refuse(m, fmt.Sprintf("kernel %s does not pass HWCAP masks to children (probe: %s), so hwcap-shim cannot mask the container's processes (%s)",
@@ -130,6 +132,9 @@ func (r *run) fixHint(kernelOK bool) string {
 // enforce, a logged warning under warn.
 func (r *run) refuse(m *mask, why string) int {
 	r.rec.Reason = m.describe() + " cannot take effect: " + why
+	if _, ok := r.rec.Fields[enforce.FieldBackend]; !ok {
+		r.field(enforce.FieldBackend, string(enforce.BackendNone))
+	}
 	if m.req.Policy == enforce.Warn {
 		return r.finish(ExitOK, DecisionWarned, nil)
 	}

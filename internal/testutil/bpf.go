@@ -2,7 +2,9 @@ package testutil
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -47,4 +49,24 @@ func Cgroup2(t testing.TB, name string) string {
 	}
 	t.Cleanup(func() { RemoveCgroups(name) })
 	return dir
+}
+
+// Lockdown reads the kernel's lockdown level the way an operator would,
+// with unshare(1), mount(8) and cat in a private mount namespace (this
+// machine mounts no securityfs), to check hwcap's own reading against.
+func Lockdown(t testing.TB) string {
+	t.Helper()
+	RequireRoot(t)
+	RequireCommand(t, "unshare")
+	out, err := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
+		"mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security; cat /sys/kernel/security/lockdown 2>/dev/null || echo '[none]'").Output()
+	if err != nil {
+		t.Fatalf("unshare: %v", err)
+	}
+	s := string(out)
+	i, j := strings.IndexByte(s, '['), strings.IndexByte(s, ']')
+	if i < 0 || j < i {
+		t.Fatalf("lockdown state %q", s)
+	}
+	return s[i+1 : j]
 }
