@@ -89,11 +89,11 @@ log "building hwcap binaries and hwcapreport for $arch"
 	cat "$here/guest.sh"
 } >"$stage/guest.sh"
 
-append=''
-[ -z "$lockdown" ] || append=lockdown=integrity
+vmargs=(--arch "$arch" --kernel-pkg "$kpkg" --tmpfs-root)
+[ -z "$cpu" ] || vmargs+=(--cpu "$cpu")
+[ -z "$lockdown" ] || vmargs+=(--append lockdown=integrity)
 set +e
-"$repo/test/vm/run.sh" --arch "$arch" ${cpu:+--cpu "$cpu"} --kernel-pkg "$kpkg" --tmpfs-root \
-	${append:+--append "$append"} --script "$stage/guest.sh" --out "$out/vm" --timeout 900 --mem 1G \
+"$repo/test/vm/run.sh" "${vmargs[@]}" --script "$stage/guest.sh" --out "$out/vm" --timeout 900 --mem 1G \
 	--add "$stage/bin:/usr/local/bin" --add "$stage/libexec/hwcapreport:/usr/local/libexec/hwcapreport" \
 	--deb runc --deb libseccomp2 --deb libc6
 rc=$?
@@ -103,5 +103,5 @@ grep '^RESULT ' "$out/vm/output.txt" >"$out/results.txt" || true
 cat "$out/results.txt"
 total=$(wc -l <"$out/results.txt")
 failed=$(grep -c ' fail' "$out/results.txt" || true)
-log "$name ($(cat "$out/vm/kernel.txt" | head -n1)): $((total - failed))/$total passed, ${failed} failed; guest output: $out/vm/output.txt, $(cat "$out/vm/seconds")s"
+log "$name ($(head -n1 "$out/vm/kernel.txt")): $((total - failed))/$total passed, ${failed} failed; guest output: $out/vm/output.txt, $(cat "$out/vm/seconds")s"
 [ "$rc" = 0 ] && [ "$total" -gt 0 ] && [ "$failed" = 0 ]
