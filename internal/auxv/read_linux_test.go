@@ -140,3 +140,37 @@ func TestReadStackMatchesSaved(t *testing.T) {
 		}
 	}
 }
+
+// TestReadPIDStack: another process's initial stack vector, read through
+// /proc/PID/mem, is its saved vector when nothing masked it; our own is
+// what the Go runtime read at start.
+func TestReadPIDStack(t *testing.T) {
+	testutil.RequireRoot(t)
+	cmd := exec.Command("/bin/sleep", "30")
+	testutil.StartExeced(t, cmd)
+	stack, err := auxv.ReadPIDStack(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := auxv.ReadPID(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(stack, saved) {
+		t.Errorf("stack %v\nsaved %v", stack, saved)
+	}
+	self, err := auxv.ReadPIDStack(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := auxv.ReadStack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(self, mine) {
+		t.Errorf("own stack via /proc/self/mem %v, via the runtime %v", self, mine)
+	}
+	if _, err := auxv.ReadPIDStack(0); err == nil {
+		t.Error("pid 0 accepted")
+	}
+}

@@ -156,6 +156,9 @@ waitlines "$W/log/hooked.txt" 9
 runc exec hooked /bin/sh -c '/hwcapreport --label exec --children 1 >/log/exec.txt 2>&1'
 cat "$W/log/hooked.txt" "$W/log/exec.txt"
 hwcapctl bpf status >"$W/status-running.txt" 2>&1
+# hwcapctl inspect reads the init's stack (/proc/PID/auxv keeps the kernel's words).
+hwcapctl inspect --container hooked --json >"$W/inspect.json" 2>&1
+check inspect "$(tr -d ' \n' <"$W/inspect.json" | cut -c1-200)" -- sh -c "grep -q '\"from\": \"stack\"' $W/inspect.json && grep -q '\"masked\": true' $W/inspect.json && grep -q 'through the eBPF backend' $W/inspect.json"
 for spec in init:0:init child:1:init grandchild:2:init exec:0:exec exec-child:1:exec; do
 	n=${spec%%:*} rest=${spec#*:}
 	d=${rest%%:*} l=${rest#*:}

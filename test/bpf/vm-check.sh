@@ -22,6 +22,8 @@
 #                              (createRuntime, poststart, poststop), a
 #                              container with hwcap.dev/deny: init,
 #                              descendants and `runc exec` processes masked
+#   inspect                    hwcapctl inspect --container: the init's stack
+#                              words, masked, inheriting through the backend
 #   hook.unannotated           the same container without the annotation:
 #                              untouched
 #   hook.gc                    after runc delete, no cgroup entry is left
