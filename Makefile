@@ -43,7 +43,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) vet ./internal/front/ ./cmd/hwcap-runtime/
-	shellcheck hack/*.sh test/vm/*.sh test/kernel/*.sh test/e2e/*.sh test/criu/*.sh .ci/run
+	shellcheck hack/*.sh test/vm/*.sh test/kernel/*.sh test/e2e/*.sh test/criu/*.sh test/bpf/*.sh .ci/run
 	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed; skipped"; fi
 
 ## fuzz: run every fuzz target for FUZZTIME (default 60s) each

@@ -61,12 +61,11 @@ const (
 
 // objects of one mode: its spec, programs and pinned maps.
 type objects struct {
-	mode      Mode
-	load      func() (*ebpf.CollectionSpec, error)
-	exec      string
-	fork      string
-	maps      []string
-	notPinned []string
+	mode Mode
+	load func() (*ebpf.CollectionSpec, error)
+	exec string
+	fork string
+	maps []string
 }
 
 var variants = map[Mode]objects{

@@ -116,26 +116,24 @@ func cgroupsAlive(ids []uint64) (map[uint64]bool, error) {
 		return nil, err
 	}
 	alive := map[uint64]bool{}
-	walked := false
 	for _, id := range ids {
 		ok, err := cgroupAlive(mnt, id)
 		if err == nil {
 			alive[id] = ok
 			continue
 		}
-		if !errors.Is(err, unix.EPERM) || walked {
+		if !errors.Is(err, unix.EPERM) {
 			return nil, err
 		}
-		// No CAP_DAC_READ_SEARCH: collect every id once.
+		// No CAP_DAC_READ_SEARCH: collect every id once, by walking.
 		all, werr := walkCgroups(mnt)
 		if werr != nil {
 			return nil, werr
 		}
-		walked = true
 		for _, x := range ids {
 			alive[x] = all[x] != ""
 		}
-		break
+		return alive, nil
 	}
 	return alive, nil
 }

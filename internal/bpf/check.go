@@ -37,7 +37,7 @@ func Check(dir string, mode Mode) error {
 		return fmt.Errorf("%w: %s is missing (the kernel must be built with CONFIG_DEBUG_INFO_BTF=y; Debian, Ubuntu, Fedora and RHEL kernels are)", ErrNoBTF, BTFFile)
 	}
 	if err := features.HaveMapType(ebpf.TaskStorage); err != nil {
-		return fmt.Errorf("%w: kernel %s has no BPF task storage (Linux 5.11 or newer needed): %v", ErrOldKernel, release(), err)
+		return fmt.Errorf("%w: kernel %s has no BPF task storage (Linux 5.11 or newer needed): %w", ErrOldKernel, release(), err)
 	}
 	if mode == ModeWrite {
 		// Unknown (err != nil): the load decides, and loadError explains

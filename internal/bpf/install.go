@@ -66,7 +66,7 @@ func Install(dir string, mode Mode) (*InstallResult, error) {
 		}
 		if cerr := spec.Maps[name].Compatible(m); cerr != nil {
 			m.Close()
-			return nil, fmt.Errorf("%w: %s does not match this version's map (%v); run hwcapctl bpf remove first (masked processes then lose their masks)", ErrIncompatible, pinPath(dir, name), cerr)
+			return nil, fmt.Errorf("%w: %s does not match this version's map (%w); run hwcapctl bpf remove first (masked processes then lose their masks)", ErrIncompatible, pinPath(dir, name), cerr)
 		}
 		repl[name] = m
 	}
@@ -252,7 +252,7 @@ func loadError(err error, mode Mode) error {
 		return fmt.Errorf("%w: the verifier rejected them on kernel %s: %s", ErrLoad, release(), last)
 	}
 	if errors.Is(err, ebpf.ErrNotSupported) {
-		return fmt.Errorf("%w: kernel %s: %v", ErrOldKernel, release(), err)
+		return fmt.Errorf("%w: kernel %s: %w", ErrOldKernel, release(), err)
 	}
 	return fmt.Errorf("%w: %v", ErrLoad, err)
 }
