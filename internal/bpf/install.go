@@ -254,7 +254,7 @@ func loadError(err error, mode Mode) error {
 	if errors.Is(err, ebpf.ErrNotSupported) {
 		return fmt.Errorf("%w: kernel %s: %w", ErrOldKernel, release(), err)
 	}
-	return fmt.Errorf("%w: %v", ErrLoad, err)
+	return fmt.Errorf("%w: %w", ErrLoad, err)
 }
 
 func lockdownState(lvl string, err error) string {
