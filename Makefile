@@ -25,13 +25,13 @@ kernel-src:
 	hack/kernel-src.sh >/dev/null
 
 ## generate: regenerate internal/hwcap's feature tables from the kernel sources,
-##           and the BPF objects + Go bindings of internal/bpf (clang-14, libbpf-dev)
+##           and the BPF objects + Go bindings of internal/bpf/loader (clang-14, libbpf-dev)
 generate: generate-bpf
 	HWCAP_KERNEL_SRC=$$(hack/kernel-src.sh) $(GO) generate ./internal/hwcap
 
-## generate-bpf: rebuild internal/bpf's BPF objects and bindings only
+## generate-bpf: rebuild internal/bpf/loader's BPF objects and bindings only
 generate-bpf:
-	$(GO) generate ./internal/bpf
+	$(GO) generate ./internal/bpf/loader
 
 ## test: unit and integration tests against real runc, crun and podman (root)
 test: build

@@ -1,12 +1,16 @@
 package bpf
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
+	"strconv"
+	"strings"
 
-	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 
 	"github.com/hwcap/hwcap/internal/hwcap"
@@ -16,38 +20,75 @@ import (
 type Backend struct {
 	dir    string
 	mode   Mode
-	task   *ebpf.Map
-	cgroup *ebpf.Map
-	stats  *ebpf.Map
-	seen   *ebpf.Map // dry-run only
+	task   int
+	cgroup int
+	stats  int
+	seen   int // dry-run only; -1 otherwise
+}
+
+// ProgInfo is what hwcap reads of a loaded program.
+type ProgInfo struct {
+	ID   uint32
+	Name string
+	Tag  string // the kernel's hash of the instructions, hex
+}
+
+// LinkProgram returns the program attached through the link pinned at
+// path.
+func LinkProgram(path string) (*ProgInfo, error) {
+	lfd, err := objGet(path)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(lfd)
+	li := make([]byte, 64) // struct bpf_link_info: type, id, prog_id, ...
+	if err := objInfo(lfd, li); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	pfd, err := progFD(binary.NativeEndian.Uint32(li[8:]))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer unix.Close(pfd)
+	// struct bpf_prog_info: type, id, tag[8] at 8, ..., name[16] at 64.
+	pi := make([]byte, 80)
+	if err := objInfo(pfd, pi); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &ProgInfo{
+		ID:   binary.NativeEndian.Uint32(pi[4:]),
+		Tag:  fmt.Sprintf("%x", pi[8:16]),
+		Name: string(bytes.TrimRight(pi[64:80], "\x00")),
+	}, nil
 }
 
 // Open opens the backend installed under dir. ErrNotInstalled when its
 // programs are not attached there.
 func Open(dir string) (*Backend, error) {
-	info, err := linkProgram(pinPath(dir, pinLinkExec))
+	info, err := LinkProgram(PinPath(dir, PinLinkExec))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: nothing pinned at %s (hwcapctl bpf install)", ErrNotInstalled, pinPath(dir, pinLinkExec))
+			return nil, fmt.Errorf("%w: nothing pinned at %s (hwcapctl bpf install)", ErrNotInstalled, PinPath(dir, PinLinkExec))
 		}
 		return nil, fmt.Errorf("open the BPF backend at %s: %w", dir, err)
 	}
 	mode, ok := modeOfProgram(info.Name)
 	if !ok {
-		return nil, fmt.Errorf("%w: %s holds program %q, not one of hwcap's", ErrIncompatible, pinPath(dir, pinLinkExec), info.Name)
+		return nil, fmt.Errorf("%w: %s holds program %q, not one of hwcap's", ErrIncompatible, PinPath(dir, PinLinkExec), info.Name)
 	}
-	b := &Backend{dir: dir, mode: mode}
-	for _, m := range []struct {
+	b := &Backend{dir: dir, mode: mode, task: -1, cgroup: -1, stats: -1, seen: -1}
+	maps := []struct {
 		name string
-		dst  **ebpf.Map
-	}{{pinTaskMask, &b.task}, {pinCgroupMask, &b.cgroup}, {pinStats, &b.stats}} {
-		if *m.dst, err = ebpf.LoadPinnedMap(pinPath(dir, m.name), nil); err != nil {
-			b.Close()
-			return nil, fmt.Errorf("open the BPF backend at %s: %w", dir, err)
-		}
-	}
+		fd   *int
+	}{{PinTaskMask, &b.task}, {PinCgroupMask, &b.cgroup}, {PinStats, &b.stats}}
 	if mode == ModeDryRun {
-		if b.seen, err = ebpf.LoadPinnedMap(pinPath(dir, pinSeen), nil); err != nil {
+		maps = append(maps, struct {
+			name string
+			fd   *int
+		}{PinSeen, &b.seen})
+	}
+	for _, m := range maps {
+		if *m.fd, err = objGet(PinPath(dir, m.name)); err != nil {
 			b.Close()
 			return nil, fmt.Errorf("open the BPF backend at %s: %w", dir, err)
 		}
@@ -57,11 +98,12 @@ func Open(dir string) (*Backend, error) {
 
 // Close releases the map handles (the pins stay).
 func (b *Backend) Close() {
-	for _, m := range []*ebpf.Map{b.task, b.cgroup, b.stats, b.seen} {
-		if m != nil {
-			m.Close()
+	for _, fd := range []int{b.task, b.cgroup, b.stats, b.seen} {
+		if fd >= 0 {
+			unix.Close(fd)
 		}
 	}
+	b.task, b.cgroup, b.stats, b.seen = -1, -1, -1, -1
 }
 
 // Mode is the installed variant.
@@ -69,6 +111,31 @@ func (b *Backend) Mode() Mode { return b.mode }
 
 // Dir is where the backend is pinned.
 func (b *Backend) Dir() string { return b.dir }
+
+func pidfdKey(fd int) []byte {
+	k := make([]byte, 4)
+	binary.NativeEndian.PutUint32(k, uint32(fd))
+	return k
+}
+
+func u64Key(v uint64) []byte {
+	k := make([]byte, 8)
+	binary.NativeEndian.PutUint64(k, v)
+	return k
+}
+
+// lookupMask reads a mask, ok false when there is none.
+func lookupMask(fd int, key []byte) (hwcap.Words, bool, error) {
+	v := make([]byte, MaskSize)
+	err := mapOp(cmdMapLookupElem, fd, key, v, 0)
+	if errors.Is(err, ErrKeyNotExist) {
+		return hwcap.Words{}, false, nil
+	}
+	if err != nil {
+		return hwcap.Words{}, false, err
+	}
+	return decodeMask(v), true, nil
+}
 
 // SetTask gives process pid the mask keep, ANDed with any mask it already
 // has (a mask only ever hides more), and returns the mask now in place.
@@ -79,23 +146,25 @@ func (b *Backend) SetTask(pid int, keep hwcap.Words) (hwcap.Words, error) {
 		return hwcap.Words{}, fmt.Errorf("mask pid %d: %w", pid, err)
 	}
 	defer unix.Close(fd)
-	eff := keep
-	var cur mask
-	if err := b.task.Lookup(uint32(fd), &cur); err == nil {
-		eff = eff.And(fromMask(cur))
-	} else if !errors.Is(err, ebpf.ErrKeyNotExist) {
+	key := pidfdKey(fd)
+	cur, ok, err := lookupMask(b.task, key)
+	if err != nil {
 		return hwcap.Words{}, fmt.Errorf("mask pid %d: read its mask: %w", pid, err)
 	}
-	if err := b.task.Update(uint32(fd), toMask(eff), ebpf.UpdateAny); err != nil {
+	eff := keep
+	if ok {
+		eff = eff.And(cur)
+	}
+	if err := mapOp(cmdMapUpdateElem, b.task, key, encodeMask(eff), 0); err != nil {
 		return hwcap.Words{}, fmt.Errorf("mask pid %d: %w", pid, err)
 	}
 	// Read back: the map, not our intention, is what the program sees.
-	var got mask
-	if err := b.task.Lookup(uint32(fd), &got); err != nil {
+	got, ok, err := lookupMask(b.task, key)
+	if err != nil {
 		return hwcap.Words{}, fmt.Errorf("mask pid %d: read it back: %w", pid, err)
 	}
-	if fromMask(got) != eff {
-		return hwcap.Words{}, fmt.Errorf("mask pid %d: read back %s, wrote %s", pid, fromMask(got), eff)
+	if !ok || got != eff {
+		return hwcap.Words{}, fmt.Errorf("mask pid %d: read back %s (present %v), wrote %s", pid, got, ok, eff)
 	}
 	return eff, nil
 }
@@ -107,15 +176,7 @@ func (b *Backend) TaskMask(pid int) (hwcap.Words, bool, error) {
 		return hwcap.Words{}, false, err
 	}
 	defer unix.Close(fd)
-	var cur mask
-	err = b.task.Lookup(uint32(fd), &cur)
-	if errors.Is(err, ebpf.ErrKeyNotExist) {
-		return hwcap.Words{}, false, nil
-	}
-	if err != nil {
-		return hwcap.Words{}, false, err
-	}
-	return fromMask(cur), true, nil
+	return lookupMask(b.task, pidfdKey(fd))
 }
 
 // ClearTask removes the mask of process pid (its children keep theirs).
@@ -125,7 +186,7 @@ func (b *Backend) ClearTask(pid int) error {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := b.task.Delete(uint32(fd)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+	if err := mapOp(cmdMapDeleteElem, b.task, pidfdKey(fd), nil, 0); err != nil && !errors.Is(err, ErrKeyNotExist) {
 		return fmt.Errorf("unmask pid %d: %w", pid, err)
 	}
 	return nil
@@ -138,14 +199,16 @@ func (b *Backend) SetCgroup(id uint64, keep hwcap.Words) (hwcap.Words, error) {
 	if id <= 1 {
 		return hwcap.Words{}, fmt.Errorf("mask cgroup %d: refusing the root cgroup (that would mask every process on the node)", id)
 	}
-	eff := keep
-	var cur mask
-	if err := b.cgroup.Lookup(id, &cur); err == nil {
-		eff = eff.And(fromMask(cur))
-	} else if !errors.Is(err, ebpf.ErrKeyNotExist) {
+	key := u64Key(id)
+	cur, ok, err := lookupMask(b.cgroup, key)
+	if err != nil {
 		return hwcap.Words{}, fmt.Errorf("mask cgroup %d: %w", id, err)
 	}
-	if err := b.cgroup.Update(id, toMask(eff), ebpf.UpdateAny); err != nil {
+	eff := keep
+	if ok {
+		eff = eff.And(cur)
+	}
+	if err := mapOp(cmdMapUpdateElem, b.cgroup, key, encodeMask(eff), 0); err != nil {
 		return hwcap.Words{}, fmt.Errorf("mask cgroup %d: %w", id, err)
 	}
 	return eff, nil
@@ -153,20 +216,12 @@ func (b *Backend) SetCgroup(id uint64, keep hwcap.Words) (hwcap.Words, error) {
 
 // CgroupMask returns the mask registered for cgroup id, if any.
 func (b *Backend) CgroupMask(id uint64) (hwcap.Words, bool, error) {
-	var cur mask
-	err := b.cgroup.Lookup(id, &cur)
-	if errors.Is(err, ebpf.ErrKeyNotExist) {
-		return hwcap.Words{}, false, nil
-	}
-	if err != nil {
-		return hwcap.Words{}, false, err
-	}
-	return fromMask(cur), true, nil
+	return lookupMask(b.cgroup, u64Key(id))
 }
 
 // ClearCgroup removes the mask of cgroup id.
 func (b *Backend) ClearCgroup(id uint64) error {
-	if err := b.cgroup.Delete(id); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+	if err := mapOp(cmdMapDeleteElem, b.cgroup, u64Key(id), nil, 0); err != nil && !errors.Is(err, ErrKeyNotExist) {
 		return fmt.Errorf("unmask cgroup %d: %w", id, err)
 	}
 	return nil
@@ -175,13 +230,28 @@ func (b *Backend) ClearCgroup(id uint64) error {
 // Cgroups returns every registered cgroup id and its mask.
 func (b *Backend) Cgroups() (map[uint64]hwcap.Words, error) {
 	out := map[uint64]hwcap.Words{}
-	var id uint64
-	var m mask
-	it := b.cgroup.Iterate()
-	for it.Next(&id, &m) {
-		out[id] = fromMask(m)
+	var cur []byte // nil: the first key
+	for n := 0; ; n++ {
+		next := make([]byte, 8)
+		err := mapOp(cmdMapGetNextKey, b.cgroup, cur, next, 0)
+		if errors.Is(err, ErrKeyNotExist) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if n > 1<<20 {
+			return nil, errors.New("cgroup map: iteration does not end")
+		}
+		m, ok, err := lookupMask(b.cgroup, next)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[binary.NativeEndian.Uint64(next)] = m
+		}
+		cur = next
 	}
-	return out, it.Err()
 }
 
 // GC removes the entries of cgroups that no longer exist and returns
@@ -219,19 +289,49 @@ func (b *Backend) GC() ([]uint64, error) {
 
 // Stats returns the programs' counters, summed over CPUs, by name.
 func (b *Backend) Stats() (map[string]uint64, error) {
+	ncpu, err := possibleCPUs()
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]uint64{}
+	v := make([]byte, 8*ncpu)
 	for i, name := range StatNames {
-		var per []uint64
-		if err := b.stats.Lookup(uint32(i), &per); err != nil {
+		key := make([]byte, 4)
+		binary.NativeEndian.PutUint32(key, uint32(i))
+		if err := mapOp(cmdMapLookupElem, b.stats, key, v, 0); err != nil {
 			return nil, fmt.Errorf("read stats %s: %w", name, err)
 		}
 		var sum uint64
-		for _, v := range per {
-			sum += v
+		for c := range ncpu {
+			sum += binary.NativeEndian.Uint64(v[8*c:])
 		}
 		out[name] = sum
 	}
 	return out, nil
+}
+
+// possibleCPUs counts the CPUs in /sys/devices/system/cpu/possible: a
+// per-CPU map's value holds one slot for each.
+func possibleCPUs() (int, error) {
+	b, err := os.ReadFile("/sys/devices/system/cpu/possible")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range strings.Split(strings.TrimSpace(string(b)), ",") {
+		lo, hi, isRange := strings.Cut(r, "-")
+		a, err1 := strconv.Atoi(lo)
+		z := a
+		var err2 error
+		if isRange {
+			z, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || z < a {
+			return 0, fmt.Errorf("/sys/devices/system/cpu/possible: %q", b)
+		}
+		n += z - a + 1
+	}
+	return n, nil
 }
 
 // Seen is what the dry-run program recorded for a process's last exec.
@@ -244,37 +344,25 @@ type Seen struct {
 
 // Seen returns the dry-run record of process pid's last masked exec.
 func (b *Backend) Seen(pid int) (Seen, bool, error) {
-	if b.seen == nil {
+	if b.seen < 0 {
 		return Seen{}, false, fmt.Errorf("the backend at %s runs in %s mode, which records nothing", b.dir, b.mode)
 	}
-	var v hwcapDryHwcapSeen
-	err := b.seen.Lookup(uint32(pid), &v)
-	if errors.Is(err, ebpf.ErrKeyNotExist) {
+	key := make([]byte, 4)
+	binary.NativeEndian.PutUint32(key, uint32(pid))
+	v := make([]byte, SeenSize)
+	err := mapOp(cmdMapLookupElem, b.seen, key, v, 0)
+	if errors.Is(err, ErrKeyNotExist) {
 		return Seen{}, false, nil
 	}
 	if err != nil {
 		return Seen{}, false, err
 	}
-	s := Seen{Before: hwcap.Words(v.Before), After: hwcap.Words(v.After), ByTask: v.Source&1 != 0, ByCgroup: v.Source&2 != 0}
+	s := Seen{Before: decodeMask(v), After: decodeMask(v[MaskSize:])}
+	present := binary.NativeEndian.Uint32(v[2*MaskSize:])
+	source := binary.NativeEndian.Uint32(v[2*MaskSize+4:])
+	s.ByTask, s.ByCgroup = source&1 != 0, source&2 != 0
 	for w := range s.Present {
-		s.Present[w] = v.Present&(1<<w) != 0
+		s.Present[w] = present&(1<<w) != 0
 	}
 	return s, true, nil
-}
-
-// StatNames names the counters of enum hwcap_stat, in order.
-var StatNames = []string{
-	"exec-masked",       // words cleared on a new stack (dry-run: would be)
-	"exec-unchanged",    // masked exec with nothing left to clear
-	"exec-task",         // execs masked by a task's own mask
-	"exec-cgroup",       // execs masked by a cgroup's mask
-	"fork-copied",       // children that inherited a mask
-	"miss-no-mm",        // no mm at exec
-	"miss-read-saved",   // mm->saved_auxv unreadable
-	"miss-auxv-format",  // saved auxv too long, or not 64-bit (compat task)
-	"miss-read-stack",   // new stack unreadable
-	"miss-layout",       // argc or a NULL terminator not where expected
-	"miss-mismatch",     // stack auxv differs from mm->saved_auxv
-	"miss-write",        // bpf_probe_write_user failed
-	"miss-fork-storage", // no storage for a child's mask
 }

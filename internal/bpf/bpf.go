@@ -1,12 +1,11 @@
 package bpf
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-
-	"github.com/cilium/ebpf"
 
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
@@ -35,6 +34,34 @@ const (
 	ModeDryRun Mode = "dry-run"
 )
 
+// ParseMode accepts "write" and "dry-run".
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeWrite, ModeDryRun:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown BPF backend mode %q (want write or dry-run)", s)
+}
+
+// Program names (the C functions of loader/c/hwcap.bpf.c), by mode; the
+// exec program's name tells an installed backend's mode.
+const (
+	ProgExec    = "hwcap_exec"
+	ProgFork    = "hwcap_fork"
+	ProgExecDry = "hwcap_exec_dry"
+	ProgForkDry = "hwcap_fork_dry"
+)
+
+func modeOfProgram(name string) (Mode, bool) {
+	switch name {
+	case ProgExec:
+		return ModeWrite, true
+	case ProgExecDry:
+		return ModeDryRun, true
+	}
+	return "", false
+}
+
 // Sentinel errors: the causes an operator can act on.
 var (
 	ErrLockdown     = errors.New("kernel lockdown forbids bpf_probe_write_user")
@@ -51,60 +78,57 @@ var (
 
 // Names of the pinned objects in Dir.
 const (
-	pinTaskMask   = "task_mask"
-	pinCgroupMask = "cgroup_mask"
-	pinStats      = "stats"
-	pinSeen       = "seen"
-	pinLinkExec   = "link_exec"
-	pinLinkFork   = "link_fork"
+	PinTaskMask   = "task_mask"
+	PinCgroupMask = "cgroup_mask"
+	PinStats      = "stats"
+	PinSeen       = "seen"
+	PinLinkExec   = "link_exec"
+	PinLinkFork   = "link_fork"
 )
 
-// objects of one mode: its spec, programs and pinned maps.
-type objects struct {
-	mode Mode
-	load func() (*ebpf.CollectionSpec, error)
-	exec string
-	fork string
-	maps []string
-}
+// AllPins lists every name hwcap may pin in Dir, links first.
+var AllPins = []string{PinLinkExec, PinLinkFork, PinTaskMask, PinCgroupMask, PinStats, PinSeen}
 
-var variants = map[Mode]objects{
-	ModeWrite: {
-		mode: ModeWrite, load: loadHwcap, exec: hwcapProgHwcapExec, fork: hwcapProgHwcapFork,
-		maps: []string{pinTaskMask, pinCgroupMask, pinStats},
-	},
-	ModeDryRun: {
-		mode: ModeDryRun, load: loadHwcapDry, exec: hwcapDryProgHwcapExecDry, fork: hwcapDryProgHwcapForkDry,
-		maps: []string{pinTaskMask, pinCgroupMask, pinStats, pinSeen},
-	},
-}
+// PinPath is the path of a pinned object.
+func PinPath(dir, name string) string { return filepath.Join(dir, name) }
 
-// modeOfProgram tells the mode from an installed exec program's name.
-func modeOfProgram(name string) (Mode, bool) {
-	for m, o := range variants {
-		if o.exec == name {
-			return m, true
-		}
+// Map value layouts (loader checks them against the C structs' sizes).
+const (
+	// MaskSize is struct hwcap_mask: the four AND words.
+	MaskSize = 8 * hwcap.NumWords
+	// SeenSize is struct hwcap_seen: before[4], after[4], present, source.
+	SeenSize = 16*hwcap.NumWords + 8
+)
+
+func encodeMask(w hwcap.Words) []byte {
+	b := make([]byte, MaskSize)
+	for i, v := range w {
+		binary.NativeEndian.PutUint64(b[8*i:], v)
 	}
-	return "", false
+	return b
 }
 
-// ParseMode accepts "write" and "dry-run".
-func ParseMode(s string) (Mode, error) {
-	if _, ok := variants[Mode(s)]; ok {
-		return Mode(s), nil
+func decodeMask(b []byte) hwcap.Words {
+	var w hwcap.Words
+	for i := range w {
+		w[i] = binary.NativeEndian.Uint64(b[8*i:])
 	}
-	return "", fmt.Errorf("unknown BPF backend mode %q (want write or dry-run)", s)
+	return w
 }
 
-// mask is the map value for a hwcap.Words mask (struct hwcap_mask).
-type mask = hwcapHwcapMask
-
-func toMask(w hwcap.Words) mask { return mask{Keep: w} }
-
-func fromMask(m mask) hwcap.Words { return hwcap.Words(m.Keep) }
-
-// allPins lists every name this package may pin in Dir.
-var allPins = []string{pinLinkExec, pinLinkFork, pinTaskMask, pinCgroupMask, pinStats, pinSeen}
-
-func pinPath(dir, name string) string { return filepath.Join(dir, name) }
+// StatNames names the counters of enum hwcap_stat, in order.
+var StatNames = []string{
+	"exec-masked",       // words cleared on a new stack (dry-run: would be)
+	"exec-unchanged",    // masked exec with nothing left to clear
+	"exec-task",         // execs masked by a task's own mask
+	"exec-cgroup",       // execs masked by a cgroup's mask
+	"fork-copied",       // children that inherited a mask
+	"miss-no-mm",        // no mm at exec
+	"miss-read-saved",   // mm->saved_auxv unreadable
+	"miss-auxv-format",  // saved auxv too long, or not 64-bit (compat task)
+	"miss-read-stack",   // new stack unreadable
+	"miss-layout",       // argc or a NULL terminator not where expected
+	"miss-mismatch",     // stack auxv differs from mm->saved_auxv
+	"miss-write",        // bpf_probe_write_user failed
+	"miss-fork-storage", // no storage for a child's mask
+}

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,10 +21,14 @@ const bpffsMagic = 0xcafe4a11
 
 // Check says whether the backend can be installed in mode under dir on this
 // kernel, as the first problem found: a one-line error wrapping one of
-// ErrUnsupported, ErrCapability, ErrNoBTF, ErrOldKernel, ErrLockdown or
-// ErrNoBPFFS, checked in that order. The checks are cheap and read only;
-// Install runs them first.
-func Check(dir string, mode Mode) error {
+// ErrUnsupported, ErrCapability, ErrNoBTF, ErrLockdown or ErrNoBPFFS,
+// checked in that order. The checks are cheap and read only.
+func Check(dir string, mode Mode) error { return CheckWith(dir, mode, nil) }
+
+// CheckWith is Check with a further kernel check (the loader's probe for
+// BPF task storage, which needs cilium/ebpf) run after the BTF check; its
+// error is returned as it is.
+func CheckWith(dir string, mode Mode, kernel func() error) error {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		return fmt.Errorf("%w: the BPF backend reads and writes 64-bit auxiliary vectors; this is a 32-bit build", ErrUnsupported)
 	}
@@ -36,14 +38,16 @@ func Check(dir string, mode Mode) error {
 	if _, err := os.Stat(BTFFile); err != nil {
 		return fmt.Errorf("%w: %s is missing (the kernel must be built with CONFIG_DEBUG_INFO_BTF=y; Debian, Ubuntu, Fedora and RHEL kernels are)", ErrNoBTF, BTFFile)
 	}
-	if err := features.HaveMapType(ebpf.TaskStorage); err != nil {
-		return fmt.Errorf("%w: kernel %s has no BPF task storage (Linux 5.11 or newer needed): %w", ErrOldKernel, release(), err)
+	if kernel != nil {
+		if err := kernel(); err != nil {
+			return err
+		}
 	}
 	if mode == ModeWrite {
 		// Unknown (err != nil): the load decides, and loadError explains
 		// its refusal.
 		if lvl, err := Lockdown(); err == nil && lvl != "none" {
-			return lockdownError(lvl)
+			return LockdownError(lvl)
 		}
 	}
 	// Last: of all the causes, a missing mount is the easiest to fix, and
@@ -51,7 +55,8 @@ func Check(dir string, mode Mode) error {
 	return checkBPFFS(dir)
 }
 
-func lockdownError(lvl string) error {
+// LockdownError is the one-line refusal for lockdown level lvl.
+func LockdownError(lvl string) error {
 	return fmt.Errorf("%w: lockdown is %q (%s), so the kernel refuses the helper that rewrites AT_HWCAP on a new program's stack; distribution kernels lock down only under UEFI Secure Boot (boot with it off), or use a kernel with the HWCAP inheritance series",
 		ErrLockdown, lvl, LockdownFile)
 }
@@ -119,6 +124,9 @@ func checkBPFFS(dir string) error {
 	}
 	return nil
 }
+
+// Release returns the kernel release (uname -r).
+func Release() string { return release() }
 
 func release() string {
 	var u unix.Utsname

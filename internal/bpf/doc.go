@@ -1,7 +1,13 @@
-// Package bpf is hwcap's eBPF backend, and the one package that talks to
-// BPF: it installs the programs of c/hwcap.bpf.c (pinned under
-// /sys/fs/bpf/hwcap), sets and clears masks for a task and for a cgroup,
-// reads the statistics, and collects the entries of cgroups that are gone.
+// Package bpf is hwcap's eBPF backend as the node's binaries use it: it
+// opens the installed backend (pinned under /sys/fs/bpf/hwcap), sets and
+// clears masks for a task and for a cgroup, reads the statistics and the
+// status, collects the entries of cgroups that are gone, removes the
+// backend, and says why it cannot work here (lockdown, BTF, capabilities,
+// bpffs). It and its subpackage loader (which loads and pins the programs
+// of loader/c/hwcap.bpf.c with cilium/ebpf, for hwcapctl only) are the
+// one place that talks to BPF; this package makes the few bpf(2) calls it
+// needs itself (sys_linux.go), so that the binaries every container start
+// runs do not carry cilium/ebpf's start-up.
 //
 // Why a second backend: every kernel people run today lacks the "exec:
 // inherit HWCAPs from the parent process" series, so a mask set with prctl

@@ -1,14 +1,8 @@
 package bpf
 
-import "golang.org/x/sys/unix"
+import (
+	"os"
+	"syscall"
+)
 
-type unix_stat struct{ ino uint64 }
-
-func stat(path string, st *unix_stat) error {
-	var s unix.Stat_t
-	if err := unix.Stat(path, &s); err != nil {
-		return err
-	}
-	st.ino = s.Ino
-	return nil
-}
+func statIno(fi os.FileInfo) uint64 { return fi.Sys().(*syscall.Stat_t).Ino }

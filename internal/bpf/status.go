@@ -66,21 +66,20 @@ func GetStatus(dir string) (*Status, error) {
 	if err := Check(dir, ModeWrite); err != nil {
 		st.Problem = err.Error()
 	}
-	for _, name := range append([]string{pinLinkExec + "_new", pinLinkFork + "_new"}, allPins...) {
-		if _, err := os.Lstat(pinPath(dir, name)); err == nil {
+	for _, name := range append([]string{PinLinkExec + "_new", PinLinkFork + "_new"}, AllPins...) {
+		if _, err := os.Lstat(PinPath(dir, name)); err == nil {
 			st.Pinned = append(st.Pinned, name)
 		}
 	}
-	for _, pin := range []string{pinLinkExec, pinLinkFork} {
-		info, err := linkProgram(pinPath(dir, pin))
+	for _, pin := range []string{PinLinkExec, PinLinkFork} {
+		info, err := LinkProgram(PinPath(dir, pin))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return st, err
 		}
-		id, _ := info.ID()
-		st.Programs = append(st.Programs, ProgramStatus{Link: pin, Name: info.Name, Tag: info.Tag, ID: uint32(id)})
+		st.Programs = append(st.Programs, ProgramStatus{Link: pin, Name: info.Name, Tag: info.Tag, ID: info.ID})
 	}
 	b, err := Open(dir)
 	if errors.Is(err, ErrNotInstalled) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hwcap/hwcap/internal/bpf"
+	"github.com/hwcap/hwcap/internal/bpf/loader"
 )
 
 // runBPF is `hwcapctl bpf install|remove|status|gc`: the node's eBPF
@@ -39,7 +40,7 @@ func runBPF(e *env, args []string) error {
 		if *dry {
 			mode = bpf.ModeDryRun
 		}
-		res, err := bpf.Install(*dir, mode)
+		res, err := loader.Install(*dir, mode)
 		if err != nil {
 			return fmt.Errorf("install: %w", err)
 		}
@@ -47,7 +48,7 @@ func runBPF(e *env, args []string) error {
 			return writeJSON(e.stdout, res)
 		}
 		fmt.Fprintf(e.stdout, "%s: %s mode, pinned under %s (%s)\n", res.Action, res.Mode, res.Dir, progList(res.Programs))
-		if res.Action != bpf.Unchanged && mode == bpf.ModeWrite {
+		if res.Action != loader.Unchanged && mode == bpf.ModeWrite {
 			fmt.Fprintln(e.stdout, "note: the kernel logs a warning for programs that use bpf_probe_write_user (\"... is installing a program with bpf_probe_write_user helper that may corrupt user memory!\"); it is expected")
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/bpf"
+	"github.com/hwcap/hwcap/internal/bpf/loader"
 	"github.com/hwcap/hwcap/internal/testutil"
 )
 
@@ -266,7 +267,7 @@ func TestRunBPFNotInstalled(t *testing.T) {
 // and does not count as masking.
 func TestRunBPFDryRun(t *testing.T) {
 	dir := testutil.BPFFS(t)
-	if _, err := bpf.Install(dir, bpf.ModeDryRun); err != nil {
+	if _, err := loader.Install(dir, bpf.ModeDryRun); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = bpf.Remove(dir) })

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/bpf"
+	"github.com/hwcap/hwcap/internal/bpf/loader"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/testutil"
 )
@@ -41,7 +42,7 @@ func bpfVerdict(t *testing.T) string {
 func TestHookBPFDryRun(t *testing.T) {
 	feat, host, _ := testutil.HostFeature(t)
 	dir := testutil.BPFFS(t)
-	if _, err := bpf.Install(dir, bpf.ModeDryRun); err != nil {
+	if _, err := loader.Install(dir, bpf.ModeDryRun); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = bpf.Remove(dir) })

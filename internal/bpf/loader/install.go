@@ -1,4 +1,4 @@
-package bpf
+package loader
 
 import (
 	"errors"
@@ -8,7 +8,10 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
 	"github.com/cilium/ebpf/link"
+
+	"github.com/hwcap/hwcap/internal/bpf"
 )
 
 // Action says what Install did.
@@ -22,11 +25,39 @@ const (
 
 // InstallResult reports an Install.
 type InstallResult struct {
-	Dir    string
-	Mode   Mode
-	Action Action
+	Dir    string   `json:"dir"`
+	Mode   bpf.Mode `json:"mode"`
+	Action Action   `json:"action"`
 	// Programs are the attached programs' names and kernel tags.
-	Programs map[string]string
+	Programs map[string]string `json:"programs"`
+}
+
+// objects of one mode: its spec, programs and pinned maps.
+type objects struct {
+	load       func() (*ebpf.CollectionSpec, error)
+	exec, fork string
+	maps       []string
+}
+
+var variants = map[bpf.Mode]objects{
+	bpf.ModeWrite: {
+		load: loadHwcap, exec: hwcapProgHwcapExec, fork: hwcapProgHwcapFork,
+		maps: []string{bpf.PinTaskMask, bpf.PinCgroupMask, bpf.PinStats},
+	},
+	bpf.ModeDryRun: {
+		load: loadHwcapDry, exec: hwcapDryProgHwcapExecDry, fork: hwcapDryProgHwcapForkDry,
+		maps: []string{bpf.PinTaskMask, bpf.PinCgroupMask, bpf.PinStats, bpf.PinSeen},
+	},
+}
+
+// Check is bpf.Check with the probe for BPF task storage (Linux 5.11+).
+func Check(dir string, mode bpf.Mode) error {
+	return bpf.CheckWith(dir, mode, func() error {
+		if err := features.HaveMapType(ebpf.TaskStorage); err != nil {
+			return fmt.Errorf("%w: kernel %s has no BPF task storage (Linux 5.11 or newer needed): %w", bpf.ErrOldKernel, bpf.Release(), err)
+		}
+		return nil
+	})
 }
 
 // Install loads the programs of mode, pins their maps and links under dir
@@ -35,7 +66,7 @@ type InstallResult struct {
 // masked task and cgroup stays masked) and attaches the new programs
 // before the old links are replaced, so no exec runs without a program:
 // for a moment both run, and the second finds the words already masked.
-func Install(dir string, mode Mode) (*InstallResult, error) {
+func Install(dir string, mode bpf.Mode) (*InstallResult, error) {
 	obj, ok := variants[mode]
 	if !ok {
 		return nil, fmt.Errorf("unknown BPF backend mode %q", mode)
@@ -57,16 +88,16 @@ func Install(dir string, mode Mode) (*InstallResult, error) {
 		}
 	}()
 	for _, name := range obj.maps {
-		m, err := ebpf.LoadPinnedMap(pinPath(dir, name), nil)
+		m, err := ebpf.LoadPinnedMap(bpf.PinPath(dir, name), nil)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("open pinned map %s: %w", pinPath(dir, name), err)
+			return nil, fmt.Errorf("open pinned map %s: %w", bpf.PinPath(dir, name), err)
 		}
 		if cerr := spec.Maps[name].Compatible(m); cerr != nil {
 			m.Close()
-			return nil, fmt.Errorf("%w: %s does not match this version's map (%w); run hwcapctl bpf remove first (masked processes then lose their masks)", ErrIncompatible, pinPath(dir, name), cerr)
+			return nil, fmt.Errorf("%w: %s does not match this version's map (%w); run hwcapctl bpf remove first (masked processes then lose their masks)", bpf.ErrIncompatible, bpf.PinPath(dir, name), cerr)
 		}
 		repl[name] = m
 	}
@@ -87,12 +118,12 @@ func Install(dir string, mode Mode) (*InstallResult, error) {
 		if _, reused := repl[name]; reused {
 			continue
 		}
-		if err := coll.Maps[name].Pin(pinPath(dir, name)); err != nil {
+		if err := coll.Maps[name].Pin(bpf.PinPath(dir, name)); err != nil {
 			return nil, fmt.Errorf("pin map %s: %w", name, err)
 		}
 	}
-	old, _ := attachedPrograms(dir)
-	if sameTags(old, res.Programs) && usesPinned(dir, obj, len(repl) == len(obj.maps)) {
+	old := attachedPrograms(dir)
+	if sameTags(old, res.Programs) && usesPinned(dir, len(repl) == len(obj.maps)) {
 		res.Action = Unchanged
 		return res, nil
 	}
@@ -102,16 +133,16 @@ func Install(dir string, mode Mode) (*InstallResult, error) {
 	}
 	// fork first: an exec program without it would mask a task's exec
 	// but not its children's.
-	for _, p := range []struct{ prog, pin string }{{obj.fork, pinLinkFork}, {obj.exec, pinLinkExec}} {
-		if err := attachAndPin(coll.Programs[p.prog], pinPath(dir, p.pin)); err != nil {
+	for _, p := range []struct{ prog, pin string }{{obj.fork, bpf.PinLinkFork}, {obj.exec, bpf.PinLinkExec}} {
+		if err := attachAndPin(coll.Programs[p.prog], bpf.PinPath(dir, p.pin)); err != nil {
 			return nil, err
 		}
 	}
-	// Objects of the other mode (seen) are no longer used.
-	for _, name := range allPins {
-		if !contains(obj.maps, name) && name != pinLinkExec && name != pinLinkFork {
-			if err := os.Remove(pinPath(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("remove %s: %w", pinPath(dir, name), err)
+	// Maps of the other mode (seen) are no longer used.
+	for _, name := range bpf.AllPins {
+		if !contains(obj.maps, name) && name != bpf.PinLinkExec && name != bpf.PinLinkFork {
+			if err := os.Remove(bpf.PinPath(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("remove %s: %w", bpf.PinPath(dir, name), err)
 			}
 		}
 	}
@@ -124,7 +155,7 @@ func Install(dir string, mode Mode) (*InstallResult, error) {
 func attachAndPin(prog *ebpf.Program, pin string) error {
 	l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 	if err != nil {
-		return fmt.Errorf("%w: attach %s: %w", ErrLoad, prog, err)
+		return fmt.Errorf("%w: attach %s: %w", bpf.ErrLoad, prog, err)
 	}
 	defer l.Close()
 	tmp := pin + "_new" // bpffs refuses names with a dot
@@ -143,29 +174,43 @@ func attachAndPin(prog *ebpf.Program, pin string) error {
 
 // attachedPrograms returns the name → tag of the programs behind the
 // pinned links in dir.
-func attachedPrograms(dir string) (map[string]string, error) {
+func attachedPrograms(dir string) map[string]string {
 	out := map[string]string{}
-	for _, pin := range []string{pinLinkExec, pinLinkFork} {
-		info, err := linkProgram(pinPath(dir, pin))
+	for _, pin := range []string{bpf.PinLinkExec, bpf.PinLinkFork} {
+		info, err := bpf.LinkProgram(bpf.PinPath(dir, pin))
 		if err != nil {
-			return out, err
+			continue
 		}
 		out[info.Name] = info.Tag
 	}
-	return out, nil
+	return out
 }
 
 // usesPinned reports whether the attached programs use the maps pinned in
 // dir (allReused: none had to be created now). Identical programs that
 // write to other maps than the pinned ones (a map pin removed by hand)
 // would make every later mask a no-op, so they are replaced.
-func usesPinned(dir string, obj objects, allReused bool) bool {
+func usesPinned(dir string, allReused bool) bool {
 	if !allReused {
 		return false
 	}
 	used := map[ebpf.MapID]bool{}
-	for _, pin := range []string{pinLinkExec, pinLinkFork} {
-		info, err := linkProgram(pinPath(dir, pin))
+	for _, pin := range []string{bpf.PinLinkExec, bpf.PinLinkFork} {
+		l, err := link.LoadPinnedLink(bpf.PinPath(dir, pin), nil)
+		if err != nil {
+			return false
+		}
+		li, err := l.Info()
+		l.Close()
+		if err != nil {
+			return false
+		}
+		p, err := ebpf.NewProgramFromID(li.Program)
+		if err != nil {
+			return false
+		}
+		info, err := p.Info()
+		p.Close()
 		if err != nil {
 			return false
 		}
@@ -174,8 +219,8 @@ func usesPinned(dir string, obj objects, allReused bool) bool {
 			used[id] = true
 		}
 	}
-	for _, name := range []string{pinTaskMask, pinCgroupMask} {
-		m, err := ebpf.LoadPinnedMap(pinPath(dir, name), nil)
+	for _, name := range []string{bpf.PinTaskMask, bpf.PinCgroupMask} {
+		m, err := ebpf.LoadPinnedMap(bpf.PinPath(dir, name), nil)
 		if err != nil {
 			return false
 		}
@@ -190,25 +235,6 @@ func usesPinned(dir string, obj objects, allReused bool) bool {
 		}
 	}
 	return true
-}
-
-// linkProgram returns the program info behind a pinned link.
-func linkProgram(path string) (*ebpf.ProgramInfo, error) {
-	l, err := link.LoadPinnedLink(path, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer l.Close()
-	li, err := l.Info()
-	if err != nil {
-		return nil, err
-	}
-	p, err := ebpf.NewProgramFromID(li.Program)
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close()
-	return p.Info()
 }
 
 func sameTags(a, b map[string]string) bool {
@@ -233,7 +259,7 @@ func contains(list []string, s string) bool {
 }
 
 // loadError turns a load failure into one line naming its cause.
-func loadError(err error, mode Mode) error {
+func loadError(err error, mode bpf.Mode) error {
 	var ve *ebpf.VerifierError
 	if errors.As(err, &ve) {
 		last := ""
@@ -242,47 +268,21 @@ func loadError(err error, mode Mode) error {
 				last = l
 			}
 		}
-		if mode == ModeWrite && strings.Contains(strings.Join(ve.Log, "\n"), "bpf_probe_write_user") {
-			lvl, lerr := Lockdown()
+		if mode == bpf.ModeWrite && strings.Contains(strings.Join(ve.Log, "\n"), "bpf_probe_write_user") {
+			lvl, lerr := bpf.Lockdown()
 			if lerr == nil && lvl != "none" {
-				return lockdownError(lvl)
+				return bpf.LockdownError(lvl)
 			}
-			return fmt.Errorf("%w: the kernel refuses bpf_probe_write_user (%s), as it does under kernel lockdown (lockdown state: %s)", ErrLockdown, last, lockdownState(lvl, lerr))
+			state := lvl
+			if lerr != nil {
+				state = "unknown: " + lerr.Error()
+			}
+			return fmt.Errorf("%w: the kernel refuses bpf_probe_write_user (%s), as it does under kernel lockdown (lockdown state: %s)", bpf.ErrLockdown, last, state)
 		}
-		return fmt.Errorf("%w: the verifier rejected them on kernel %s: %s", ErrLoad, release(), last)
+		return fmt.Errorf("%w: the verifier rejected them on kernel %s: %s", bpf.ErrLoad, bpf.Release(), last)
 	}
 	if errors.Is(err, ebpf.ErrNotSupported) {
-		return fmt.Errorf("%w: kernel %s: %w", ErrOldKernel, release(), err)
+		return fmt.Errorf("%w: kernel %s: %w", bpf.ErrOldKernel, bpf.Release(), err)
 	}
-	return fmt.Errorf("%w: %w", ErrLoad, err)
-}
-
-func lockdownState(lvl string, err error) string {
-	if err != nil {
-		return "unknown: " + err.Error()
-	}
-	return lvl
-}
-
-// Remove detaches the programs and removes everything pinned under dir,
-// then dir itself. Masks set on tasks and cgroups are gone with their maps.
-// Removing what is not installed is not an error; it reports what it
-// removed.
-func Remove(dir string) ([]string, error) {
-	var removed []string
-	for _, name := range append([]string{pinLinkExec + "_new", pinLinkFork + "_new"}, allPins...) {
-		err := os.Remove(pinPath(dir, name))
-		switch {
-		case err == nil:
-			removed = append(removed, name)
-		case errors.Is(err, fs.ErrNotExist):
-		default:
-			return removed, fmt.Errorf("remove %s: %w", pinPath(dir, name), err)
-		}
-	}
-	err := os.Remove(dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return removed, fmt.Errorf("remove %s: %w (something else is pinned there)", dir, err)
-	}
-	return removed, nil
+	return fmt.Errorf("%w: %w", bpf.ErrLoad, err)
 }

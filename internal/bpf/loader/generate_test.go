@@ -1,4 +1,4 @@
-package bpf
+package loader
 
 import (
 	"bufio"
@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unsafe"
 
+	"github.com/hwcap/hwcap/internal/bpf"
 	"github.com/hwcap/hwcap/internal/testutil"
 )
 
@@ -23,7 +25,7 @@ func TestGeneratedCurrent(t *testing.T) {
 	out := t.TempDir()
 	for _, args := range lines {
 		cmd := exec.Command(goBin, append(append([]string{"tool"}, args[:1]...), append([]string{"-output-dir", out}, args[1:]...)...)...)
-		cmd.Env = append(os.Environ(), "GOPACKAGE=bpf", "GOFILE=gen.go")
+		cmd.Env = append(os.Environ(), "GOPACKAGE=loader", "GOFILE=gen.go")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v\n%s", cmd.Args, err, b)
 		}
@@ -75,16 +77,35 @@ func generateLines(t *testing.T) [][]string {
 	return out
 }
 
-// TestStatNames: one Go name per counter of enum hwcap_stat.
-func TestStatNames(t *testing.T) {
-	if len(StatNames) != int(hwcapHwcapStatHWCAP_STAT_MAX) {
-		t.Fatalf("StatNames has %d names, the C enum %d counters", len(StatNames), hwcapHwcapStatHWCAP_STAT_MAX)
+// TestLayouts: internal/bpf reads and writes the maps without these
+// bindings; its sizes, counter names and program names must be the C
+// program's.
+func TestLayouts(t *testing.T) {
+	if len(bpf.StatNames) != int(hwcapHwcapStatHWCAP_STAT_MAX) {
+		t.Fatalf("bpf.StatNames has %d names, the C enum %d counters", len(bpf.StatNames), hwcapHwcapStatHWCAP_STAT_MAX)
 	}
 	seen := map[string]bool{}
-	for _, n := range StatNames {
+	for _, n := range bpf.StatNames {
 		if seen[n] || n == "" {
 			t.Errorf("duplicate or empty stat name %q", n)
 		}
 		seen[n] = true
+	}
+	if got := unsafe.Sizeof(hwcapHwcapMask{}); got != bpf.MaskSize {
+		t.Errorf("struct hwcap_mask is %d bytes, bpf.MaskSize %d", got, bpf.MaskSize)
+	}
+	if got := unsafe.Sizeof(hwcapDryHwcapSeen{}); got != bpf.SeenSize {
+		t.Errorf("struct hwcap_seen is %d bytes, bpf.SeenSize %d", got, bpf.SeenSize)
+	}
+	var s hwcapDryHwcapSeen
+	if unsafe.Offsetof(s.After) != bpf.MaskSize || unsafe.Offsetof(s.Present) != 2*bpf.MaskSize || unsafe.Offsetof(s.Source) != 2*bpf.MaskSize+4 {
+		t.Errorf("struct hwcap_seen layout: after %d present %d source %d", unsafe.Offsetof(s.After), unsafe.Offsetof(s.Present), unsafe.Offsetof(s.Source))
+	}
+	for got, want := range map[string]string{hwcapProgHwcapExec: bpf.ProgExec, hwcapProgHwcapFork: bpf.ProgFork,
+		hwcapDryProgHwcapExecDry: bpf.ProgExecDry, hwcapDryProgHwcapForkDry: bpf.ProgForkDry,
+		hwcapMapTaskMask: bpf.PinTaskMask, hwcapMapCgroupMask: bpf.PinCgroupMask, hwcapMapStats: bpf.PinStats, hwcapDryMapSeen: bpf.PinSeen} {
+		if got != want {
+			t.Errorf("C name %q, internal/bpf says %q", got, want)
+		}
 	}
 }

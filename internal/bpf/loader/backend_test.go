@@ -1,4 +1,4 @@
-package bpf
+package loader
 
 import (
 	"bufio"
@@ -15,57 +15,17 @@ import (
 	"github.com/cilium/ebpf"
 
 	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/bpf"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
-	MaybeChild()
+	bpf.MaybeChild()
 	if os.Getenv(envHelper) == "threads" {
 		os.Exit(helperThreads())
 	}
 	os.Exit(m.Run())
-}
-
-func lockdownIndependently(t *testing.T) string { return testutil.Lockdown(t) }
-
-func TestLockdown(t *testing.T) {
-	want := lockdownIndependently(t)
-	got, err := Lockdown()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != want {
-		t.Fatalf("Lockdown() = %q, mount+cat says %q", got, want)
-	}
-	t.Logf("lockdown: %s", got)
-	// The host's mounts are unchanged: securityfs was mounted only in the
-	// child's private namespace.
-	if b, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(b), " securityfs ") != hostHasSecurityfs {
-		t.Errorf("Lockdown changed the mounts of the caller's namespace")
-	}
-}
-
-var hostHasSecurityfs = func() bool {
-	b, _ := os.ReadFile("/proc/self/mountinfo")
-	return strings.Contains(string(b), " securityfs ")
-}()
-
-func TestParseLockdown(t *testing.T) {
-	for in, want := range map[string]string{
-		"[none] integrity confidentiality\n": "none",
-		"none [integrity] confidentiality\n": "integrity",
-		"none integrity [confidentiality]":   "confidentiality",
-	} {
-		if got, err := parseLockdown([]byte(in)); err != nil || got != want {
-			t.Errorf("parseLockdown(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "none integrity", "[bogus]", "]["} {
-		if _, err := parseLockdown([]byte(bad)); err == nil {
-			t.Errorf("parseLockdown(%q) accepted", bad)
-		}
-	}
 }
 
 // TestInstallWriteUnderLockdown: on a locked-down kernel (this project's
@@ -73,12 +33,12 @@ func TestParseLockdown(t *testing.T) {
 // leaves nothing pinned; the verifier itself refuses the write helper.
 func TestInstallWriteUnderLockdown(t *testing.T) {
 	dir := testutil.BPFFS(t)
-	lvl := lockdownIndependently(t)
+	lvl := testutil.Lockdown(t)
 	if lvl == "none" {
 		testutil.Skip(t, "kernel not locked down: the refusal cannot be shown here (test/bpf/vm-check.sh boots with lockdown=integrity)")
 	}
-	_, err := Install(dir, ModeWrite)
-	if !errors.Is(err, ErrLockdown) {
+	_, err := Install(dir, bpf.ModeWrite)
+	if !errors.Is(err, bpf.ErrLockdown) {
 		t.Fatalf("Install = %v, want ErrLockdown", err)
 	}
 	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, `lockdown is "`+lvl+`"`) {
@@ -97,16 +57,8 @@ func TestInstallWriteUnderLockdown(t *testing.T) {
 	if !errors.As(err, &ve) || !strings.Contains(fmt.Sprintf("%+v", ve), "bpf_probe_write_user") {
 		t.Fatalf("loading the write variant under lockdown: %v, want a verifier error on bpf_probe_write_user", err)
 	}
-	if lerr := loadError(err, ModeWrite); !errors.Is(lerr, ErrLockdown) {
+	if lerr := loadError(err, bpf.ModeWrite); !errors.Is(lerr, bpf.ErrLockdown) {
 		t.Errorf("loadError = %v, want ErrLockdown", lerr)
-	}
-}
-
-func TestCheckBPFFS(t *testing.T) {
-	testutil.RequireRoot(t)
-	err := Check(filepath.Join(t.TempDir(), "hwcap"), ModeDryRun)
-	if !errors.Is(err, ErrNoBPFFS) || !strings.Contains(err.Error(), "mount -t bpf bpf") {
-		t.Errorf("Check on a tmpfs dir = %v, want ErrNoBPFFS with the mount command", err)
 	}
 }
 
@@ -129,18 +81,18 @@ func maskOne(t *testing.T) (host, keep hwcap.Words, word int) {
 	return
 }
 
-func installDry(t *testing.T) (*Backend, string) {
+func installDry(t *testing.T) (*bpf.Backend, string) {
 	t.Helper()
 	dir := testutil.BPFFS(t)
-	res, err := Install(dir, ModeDryRun)
+	res, err := Install(dir, bpf.ModeDryRun)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Action != Installed || res.Mode != ModeDryRun {
+	if res.Action != Installed || res.Mode != bpf.ModeDryRun {
 		t.Fatalf("first install: %+v", res)
 	}
-	t.Cleanup(func() { _, _ = Remove(dir) })
-	b, err := Open(dir)
+	t.Cleanup(func() { _, _ = bpf.Remove(dir) })
+	b, err := bpf.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +208,7 @@ func TestDryRunCgroupMask(t *testing.T) {
 	if err := os.Mkdir(leaf, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	pid0, err := cgroupID(parent)
+	pid0, err := bpf.CgroupID(parent)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +223,7 @@ func TestDryRunCgroupMask(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(leaf, "cgroup.procs"), []byte(strconv.Itoa(cmd.Process.Pid)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cg, err := CgroupOf(cmd.Process.Pid)
+	cg, err := bpf.CgroupOf(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,27 +272,27 @@ func TestInstallIdempotentAndRemove(t *testing.T) {
 	if _, err := b.SetTask(cmd.Process.Pid, keep); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Install(dir, ModeDryRun)
+	res, err := Install(dir, bpf.ModeDryRun)
 	if err != nil || res.Action != Unchanged {
 		t.Fatalf("second install: %+v, %v; want unchanged", res, err)
 	}
 	// A link removed by hand (its program detached): install attaches a
 	// new one and keeps the maps, so the task keeps its mask.
-	if err := os.Remove(pinPath(dir, pinLinkExec)); err != nil {
+	if err := os.Remove(bpf.PinPath(dir, bpf.PinLinkExec)); err != nil {
 		t.Fatal(err)
 	}
-	res, err = Install(dir, ModeDryRun)
+	res, err = Install(dir, bpf.ModeDryRun)
 	if err != nil || res.Action == Unchanged {
 		t.Fatalf("install after a lost link: %+v, %v", res, err)
 	}
 	if got, ok, err := b.TaskMask(cmd.Process.Pid); err != nil || !ok || got != keep {
 		t.Errorf("mask after reinstall = %s %v %v, want %s", got, ok, err, keep)
 	}
-	status, err := GetStatus(dir)
+	status, err := bpf.GetStatus(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !status.Installed || status.Mode != ModeDryRun || len(status.Programs) != 2 {
+	if !status.Installed || status.Mode != bpf.ModeDryRun || len(status.Programs) != 2 {
 		t.Errorf("status %+v", status)
 	}
 	found := false
@@ -350,17 +302,17 @@ func TestInstallIdempotentAndRemove(t *testing.T) {
 	if !found {
 		t.Errorf("status does not list masked pid %d: %+v", cmd.Process.Pid, status.Tasks)
 	}
-	removed, err := Remove(dir)
+	removed, err := bpf.Remove(dir)
 	if err != nil || len(removed) < 5 {
 		t.Fatalf("Remove = %v, %v", removed, err)
 	}
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s still there after remove", dir)
 	}
-	if _, err := Open(dir); !errors.Is(err, ErrNotInstalled) {
+	if _, err := bpf.Open(dir); !errors.Is(err, bpf.ErrNotInstalled) {
 		t.Errorf("Open after remove = %v, want ErrNotInstalled", err)
 	}
-	if removed, err := Remove(dir); err != nil || len(removed) != 0 {
+	if removed, err := bpf.Remove(dir); err != nil || len(removed) != 0 {
 		t.Errorf("second Remove = %v, %v", removed, err)
 	}
 }
