@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 	"syscall"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
@@ -85,9 +86,51 @@ func (m memSource) getRange(name string, off int64, n int) ([]byte, bool, error)
 // stackPages maps the task's memory image for reads at user addresses.
 type stackPages struct {
 	src   rangeSource
-	pages string // pages-<id>.img
-	ents  []*pagemap.PagemapEntry
+	pages string            // pages-<id>.img
+	ents  []pageRange       // sorted by start, not overlapping
 	cache map[uint64][]byte // page address → contents
+}
+
+// pageRange is one pagemap entry: pages [start, start+n*pageSize) at
+// page off of the pages file (when inFile).
+type pageRange struct {
+	start, n, off uint64
+	flags         uint32
+	inParent      bool
+	inFile        bool
+}
+
+// ranges turns pagemap entries into sorted ranges with their offsets in
+// the pages file; unsorted or overlapping entries (CRIU writes them in
+// ascending order) are an error.
+func ranges(ents []*pagemap.PagemapEntry) ([]pageRange, error) {
+	out := make([]pageRange, 0, len(ents))
+	var off, end uint64
+	for i, e := range ents {
+		n := e.GetNrPages()
+		if n == 0 {
+			n = uint64(e.GetCompatNrPages())
+		}
+		if n > (1<<52)/pageSize || e.GetVaddr()%pageSize != 0 || e.GetVaddr() > 1<<60 {
+			return nil, fmt.Errorf("entry %d: %d pages at %#x", i+1, n, e.GetVaddr())
+		}
+		if i > 0 && e.GetVaddr() < end {
+			return nil, fmt.Errorf("entry %d at %#x is not above the one before", i+1, e.GetVaddr())
+		}
+		flags := e.GetFlags()
+		r := pageRange{start: e.GetVaddr(), n: n, off: off, flags: flags, inParent: flags&pageParent != 0 || e.GetInParent()}
+		// PE_LAZY (1 << 1) marks pages a lazy restore may fetch later;
+		// with PE_PRESENT they are in the file all the same (CRIU sets
+		// both on anonymous private pages). Images older than the flags
+		// have 0.
+		r.inFile = !r.inParent && (flags&pagePresent != 0 || flags == 0)
+		if r.inFile {
+			off += n
+		}
+		end = r.start + n*pageSize
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // errNoPage carries why an address cannot be read from the image.
@@ -103,39 +146,24 @@ func (s *stackPages) word(addr uint64) (uint64, error) {
 	if b, ok := s.cache[page]; ok {
 		return binary.LittleEndian.Uint64(b[addr-page:]), nil
 	}
-	var off uint64 // pages of the pages file before this entry
-	for _, e := range s.ents {
-		n := e.GetNrPages()
-		if n == 0 {
-			n = uint64(e.GetCompatNrPages())
+	i := sort.Search(len(s.ents), func(i int) bool { return s.ents[i].start+s.ents[i].n*pageSize > page })
+	if i < len(s.ents) && s.ents[i].start <= page {
+		r := s.ents[i]
+		switch {
+		case r.inParent:
+			return 0, &errNoPage{fmt.Sprintf("the stack page %#x is in a parent (pre-dump) image", page)}
+		case !r.inFile:
+			return 0, &errNoPage{fmt.Sprintf("the stack page %#x is not in the image (flags %#x)", page, r.flags)}
 		}
-		flags := e.GetFlags()
-		inParent := flags&pageParent != 0 || e.GetInParent()
-		// PE_LAZY marks pages a lazy restore may fetch later; with
-		// PE_PRESENT they are in the file all the same (CRIU sets both on
-		// anonymous private pages). Images older than the flags have 0.
-		inFile := !inParent && (flags&pagePresent != 0 || flags == 0)
-		start := e.GetVaddr()
-		if page >= start && n <= (1<<52)/pageSize && page < start+n*pageSize {
-			switch {
-			case inParent:
-				return 0, &errNoPage{fmt.Sprintf("the stack page %#x is in a parent (pre-dump) image", page)}
-			case !inFile:
-				return 0, &errNoPage{fmt.Sprintf("the stack page %#x is not in the image (flags %#x)", page, flags)}
-			}
-			b, ok, err := s.src.getRange(s.pages, int64((off+(page-start)/pageSize)*pageSize), pageSize)
-			if err != nil {
-				return 0, err
-			}
-			if !ok {
-				return 0, &errNoPage{s.pages + " is not available"}
-			}
-			s.cache[page] = b
-			return binary.LittleEndian.Uint64(b[addr-page:]), nil
+		b, ok, err := s.src.getRange(s.pages, int64((r.off+(page-r.start)/pageSize)*pageSize), pageSize)
+		if err != nil {
+			return 0, err
 		}
-		if inFile {
-			off += n
+		if !ok {
+			return 0, &errNoPage{s.pages + " is not available"}
 		}
+		s.cache[page] = b
+		return binary.LittleEndian.Uint64(b[addr-page:]), nil
 	}
 	return 0, &errNoPage{fmt.Sprintf("the stack page %#x is not in the pagemap", page)}
 }
@@ -172,14 +200,19 @@ func readStack(src fileSource, pid uint32, m *mm.MmEntry, saved auxv.Vector, arc
 	if err := proto.Unmarshal(raw[0], head); err != nil {
 		return nil, fmt.Sprintf("%s: head: %v", name, err)
 	}
-	s := &stackPages{src: rs, pages: fmt.Sprintf("pages-%d.img", head.GetPagesId()), cache: map[uint64][]byte{}}
+	ents := make([]*pagemap.PagemapEntry, 0, len(raw)-1)
 	for i, b := range raw[1:] {
 		e := &pagemap.PagemapEntry{}
 		if err := proto.Unmarshal(b, e); err != nil {
 			return nil, fmt.Sprintf("%s: entry %d: %v", name, i+1, err)
 		}
-		s.ents = append(s.ents, e)
+		ents = append(ents, e)
 	}
+	rs2, err := ranges(ents)
+	if err != nil {
+		return nil, fmt.Sprintf("%s: %v", name, err)
+	}
+	s := &stackPages{src: rs, pages: fmt.Sprintf("pages-%d.img", head.GetPagesId()), ents: rs2, cache: map[uint64][]byte{}}
 	fail := func(err error) (auxv.Vector, string) { return nil, err.Error() }
 	argc, err := s.word(sp)
 	if err != nil {
