@@ -32,18 +32,20 @@ words() {
 		'$1=="HWCAP" && $2==l && $3==d && $6==s {print $7, $8, $9, $10; exit}' "$1"
 }
 
-# bundle DIR ANNOTATIONS_JSON: a runc bundle whose init runs hwcapreport
-# (child and grandchild through sh -c, then pauses) with output in
-# $W/log/<DIR's name>.txt, and hwcap-hook as its only hwcap part
-# (createRuntime, poststart, poststop), as examples/runc/config-hooks.json.
+# bundle DIR ANNOTATIONS_JSON [nohooks]: a runc bundle whose init runs
+# hwcapreport (child and grandchild through sh -c, then pauses) with output
+# in $W/log/<DIR's name>.txt, and hwcap-hook as its only hwcap part
+# (createRuntime, poststart, poststop), as examples/runc/config-hooks.json;
+# with nohooks, no hook at all.
 bundle() {
 	d=$1
+	hooks='"hooks": {"createRuntime": ['"$(hook createRuntime)"'], "poststart": ['"$(hook poststart)"'], "poststop": ['"$(hook poststop)"']},'
+	[ "${3:-}" != nohooks ] || hooks=
 	mkdir -p "$d/rootfs/bin" "$d/rootfs/proc" "$d/rootfs/dev" "$d/rootfs/log" "$W/log"
 	cp /bin/busybox "$d/rootfs/bin/busybox"
 	ln -sf busybox "$d/rootfs/bin/sh"
 	cp $REPORT "$d/rootfs/hwcapreport"
 	n=$(basename "$d")
-	hook() { printf '{"path": "/usr/local/bin/hwcap-hook", "args": ["hwcap-hook", "%s"], "env": ["HWCAP_CONFIG=/etc/hwcap/config.json"], "timeout": 30}' "$1"; }
 	cat >"$d/config.json" <<CFG
 {
   "ociVersion": "1.0.2",
@@ -57,12 +59,13 @@ bundle() {
     {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
     {"destination": "/log", "type": "bind", "source": "$W/log", "options": ["rbind", "rw"]}
   ],
-  "hooks": {"createRuntime": [$(hook createRuntime)], "poststart": [$(hook poststart)], "poststop": [$(hook poststop)]},
+  $hooks
   "annotations": $2,
   "linux": {"namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]}
 }
 CFG
 }
+hook() { printf '{"path": "/usr/local/bin/hwcap-hook", "args": ["hwcap-hook", "%s"], "env": ["HWCAP_CONFIG=/etc/hwcap/config.json"], "timeout": 30}' "$1"; }
 # waitlines FILE N: wait until FILE has N HWCAP lines (at most 20 s)
 waitlines() {
 	i=0
@@ -184,6 +187,26 @@ check hook.unannotated "grandchild stack: $got" -- [ "$got" = "$HOST" ]
 runc kill plainctr KILL
 sleep 0.5
 runc delete plainctr
+
+# Wrapper mode: hwcap-runtime (wrapping runc) alone, no hook: init and
+# descendants, and a process started with hwcap-runtime exec.
+bundle "$W/wrapped" "{\"hwcap.dev/deny\": \"$DENY\"}" nohooks
+(cd "$W/wrapped" && hwcap-runtime run -d wrapped) >"$W/wrapped.out" 2>&1 || cat "$W/wrapped.out"
+waitlines "$W/log/wrapped.txt" 9
+hwcap-runtime exec wrapped /bin/sh -c '/hwcapreport --label exec --children 1 >/log/wexec.txt 2>&1'
+for spec in init:0:init grandchild:2:init exec:0:exec exec-child:1:exec; do
+	n=${spec%%:*} rest=${spec#*:}
+	d=${rest%%:*} l=${rest#*:}
+	f=$W/log/wrapped.txt
+	[ "$l" = exec ] && f=$W/log/wexec.txt
+	got=$(words "$f" "$l" "$d" stack)
+	check "wrapper.$n" "stack: $got" -- [ "$got" = "$EXPECT" ]
+done
+grep '"component":"hwcap-runtime"' /var/log/hwcap/hwcap.log | tail -n1 >"$W/wrapped.log"
+check wrapper.log "$(cut -c1-200 "$W/wrapped.log")" -- grep -q '"backend":"bpf"' "$W/wrapped.log"
+hwcap-runtime kill wrapped KILL
+sleep 0.5
+hwcap-runtime delete wrapped
 
 hwcapctl bpf status | tee "$W/status.txt"
 check status "no layout or auxv mismatch" -- sh -c "grep -q 'miss-layout=0 ' $W/status.txt && grep -q 'miss-mismatch=0 ' $W/status.txt"

@@ -27,6 +27,10 @@
 #   hook.unannotated           the same container without the annotation:
 #                              untouched
 #   hook.gc                    after runc delete, no cgroup entry is left
+#   wrapper.{init,grandchild,exec,exec-child}, wrapper.log
+#                              hwcap-runtime (wrapping runc) alone, no hook:
+#                              init, descendants and hwcap-runtime exec
+#                              masked; its node-log line says backend bpf
 #   status                     hwcapctl bpf status; no layout/mismatch misses
 # With --lockdown the guest boots with lockdown=integrity instead:
 #   install.lockdown           install exits 1 with one line naming lockdown
