@@ -67,14 +67,12 @@ func TestHookBPFDryRun(t *testing.T) {
 		bundle.Spec.Annotations = map[string]string{"hwcap.dev/deny": feat.Name}
 		bundle.Write(t)
 		id := testutil.ID("hook-bpf")
-		if res := rt.Create(t, bundle, id); res.Err != nil {
-			t.Fatalf("create: %s", res.Combined())
+		t.Cleanup(func() { detached(t, rt, "", nil, "delete", "--force", id) })
+		if code, out := detached(t, rt, bundle.Dir, nil, "run", "-d", "--bundle", bundle.Dir, id); code != 0 {
+			t.Fatalf("run -d: exit %d: %s", code, out)
 		}
-		if res := rt.Start(t, id); res.Err != nil {
-			t.Fatalf("start: %s", res.Combined())
-		}
-		if res := rt.Exec(t, "", nil, "exec", "-d", id, "/bin/busybox", "sleep", "1002"); res.Err != nil {
-			t.Fatalf("exec: %s", res.Combined())
+		if code, out := detached(t, rt, "", nil, "exec", "-d", id, "/bin/busybox", "sleep", "1002"); code != 0 {
+			t.Fatalf("exec -d: exit %d: %s", code, out)
 		}
 		pid := statePID(t, rt, id)
 		recs := n.records(t)
@@ -197,3 +195,4 @@ func deleteContainer(t *testing.T, rt *testutil.Runtime, id string) {
 	}
 	t.Fatalf("cannot delete %s", id)
 }
+
