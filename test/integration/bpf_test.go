@@ -195,4 +195,3 @@ func deleteContainer(t *testing.T, rt *testutil.Runtime, id string) {
 	}
 	t.Fatalf("cannot delete %s", id)
 }
-
