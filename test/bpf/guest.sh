@@ -208,6 +208,17 @@ hwcap-runtime kill wrapped KILL
 sleep 0.5
 hwcap-runtime delete wrapped
 
+# Upgrade keeps the masks: a masked shell waits while the programs are
+# replaced twice (write -> dry-run -> write); what it then execs is masked.
+hwcap-shim --deny "$DENY" -- sh -c "sleep 3; exec $REPORT --label upgraded" >"$W/upgraded.txt" 2>&1 &
+up=$!
+sleep 1
+hwcapctl bpf install --dry-run >"$W/upgrade1.out" 2>&1
+hwcapctl bpf install >"$W/upgrade2.out" 2>&1
+wait $up
+got=$(words "$W/upgraded.txt" upgraded 0 stack)
+check upgrade "$(head -n1 "$W/upgrade1.out"); $(head -n1 "$W/upgrade2.out"); stack: $got" -- sh -c "grep -q '^upgraded: dry-run mode' $W/upgrade1.out && grep -q '^upgraded: write mode' $W/upgrade2.out && [ '$got' = '$EXPECT' ]"
+
 hwcapctl bpf status | tee "$W/status.txt"
 check status "no layout or auxv mismatch" -- sh -c "grep -q 'miss-layout=0 ' $W/status.txt && grep -q 'miss-mismatch=0 ' $W/status.txt"
 cp "$W"/*.txt "$W"/*.json "$W"/*.out "$OUT/" 2>/dev/null

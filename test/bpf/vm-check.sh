@@ -31,6 +31,9 @@
 #                              hwcap-runtime (wrapping runc) alone, no hook:
 #                              init, descendants and hwcap-runtime exec
 #                              masked; its node-log line says backend bpf
+#   upgrade                    a masked process waits while the programs are
+#                              replaced twice (write, dry-run, write): what it
+#                              execs afterwards is masked (maps kept)
 #   status                     hwcapctl bpf status; no layout/mismatch misses
 # With --lockdown the guest boots with lockdown=integrity instead:
 #   install.lockdown           install exits 1 with one line naming lockdown
