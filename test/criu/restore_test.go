@@ -175,7 +175,9 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 		}
 		files[e.Name()] = b
 	}
-	// The stack's copy: the saved vector's bytes, found in the pages.
+	// The stack's copy: the saved vector's bytes, found in the pages. A
+	// program may keep copies (read from /proc/self/auxv): those are
+	// patched too, as that CPU's kernel would have given them.
 	for _, vec := range stacks {
 		pat := make([]byte, 0, 8*len(vec))
 		for _, w := range vec {
@@ -186,22 +188,25 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 			if !strings.HasPrefix(name, "pages-") {
 				continue
 			}
-			at := bytes.Index(b, pat)
-			if at < 0 {
-				continue
-			}
 			b = slices.Clone(b)
-			for i := 0; i+1 < len(vec); i += 2 {
-				for w, typ := range hwcap.AuxvType {
-					if vec[i] == typ {
-						off := at + 8*(i+1)
-						binary.LittleEndian.PutUint64(b[off:], binary.LittleEndian.Uint64(b[off:])|extra[w])
+			for from := 0; ; {
+				at := bytes.Index(b[from:], pat)
+				if at < 0 {
+					break
+				}
+				at += from
+				for i := 0; i+1 < len(vec); i += 2 {
+					for w, typ := range hwcap.AuxvType {
+						if vec[i] == typ {
+							off := at + 8*(i+1)
+							binary.LittleEndian.PutUint64(b[off:], binary.LittleEndian.Uint64(b[off:])|extra[w])
+						}
 					}
 				}
+				found = true
+				from = at + len(pat)
 			}
 			files[name] = b
-			found = true
-			break
 		}
 		if !found {
 			t.Fatalf("%s: no task's auxiliary vector in its memory pages (does CRIU still dump the stack?)", src)
