@@ -33,6 +33,11 @@ mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 # Keep kernel messages from interleaving with the marked output.
 dmesg -n 1
+# run.sh --module: the modules and their dependencies, in load order.
+for m in /vm/modules/*.ko; do
+	[ -e "$m" ] || continue
+	insmod "$m" || echo "init: insmod $m failed"
+done
 stty -onlcr 2>/dev/null
 cd /
 echo "@@HWCAP-VM-BEGIN@@"

@@ -34,3 +34,19 @@ vm_lock() {
 	exec 9>"$VM_CACHE/.lock"
 	flock 9
 }
+
+# vm_stock NAME ARCH: the pinned stock kernel NAME for ARCH from
+# stock-kernels, as STOCK_PKG=PACKAGE=VERSION and STOCK_MODULES=SPEC|- lines
+# for eval; fails naming the input when the file has no such line.
+vm_stock() {
+	local name=$1 arch=$2 n a pkg mods rest names
+	while read -r n a pkg mods rest; do
+		case $n in '' | '#'*) continue ;; esac
+		if [ "$n" = "$name" ] && [ "$a" = "$arch" ]; then
+			printf 'STOCK_PKG=%q\nSTOCK_MODULES=%q\n' "$pkg" "${mods:--}"
+			return 0
+		fi
+	done <"$VM_DIR/stock-kernels"
+	names=$(awk -v a="$arch" '$1 !~ /^#/ && $2 == a {printf "%s ", $1}' "$VM_DIR/stock-kernels")
+	die "--stock \"$name\": no $arch kernel of that name in $VM_DIR/stock-kernels (have: ${names% })"
+}

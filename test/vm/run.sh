@@ -11,6 +11,13 @@
 #                     default model, qemu64)
 #   --kernel PATH     kernel image (default: stock Debian kernel, fetch.sh)
 #   --kernel-pkg SPEC Debian kernel package for the default (see fetch.sh)
+#   --stock NAME      one of Debian's stock kernels pinned in
+#                     test/vm/stock-kernels (6.1, 6.12, 7.3): that exact
+#                     package and version for --arch
+#   --module NAME     load kernel module NAME (and what it depends on) from
+#                     the stock kernel's package before the script runs
+#                     (repeatable; e.g. 9p, 9pnet_virtio, nf_tables); needs
+#                     --stock or --kernel-pkg
 #   --add SRC:DST     extra file or directory in the initramfs (repeatable)
 #   --deb SPEC        a Debian package for --arch, fetched with apt and
 #                     unpacked into the initramfs root (repeatable; no
@@ -42,7 +49,8 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 arch='' cpu='' tmpfsroot='' kernel='' kernel_pkg='' script='' out='' append='' mem=1G smp=1 timeout=300
-adds=() debs=() qemu_extra=() shares=()
+adds=() debs=() qemu_extra=() shares=() modules=()
+stock=''
 need() { if [ $# -lt 2 ] || [ -z "$2" ]; then die "$1 needs a value (see --help)"; fi; }
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -50,6 +58,8 @@ while [ $# -gt 0 ]; do
 	--cpu) need "$@"; cpu=$2 ;;
 	--kernel) need "$@"; kernel=$2 ;;
 	--kernel-pkg) need "$@"; kernel_pkg=$2 ;;
+	--stock) need "$@"; stock=$2 ;;
+	--module) need "$@"; modules+=("$2") ;;
 	--script) need "$@"; script=$2 ;;
 	--out) need "$@"; out=$2 ;;
 	--add) need "$@"; adds+=(--add "$2") ;;
@@ -104,11 +114,41 @@ arm64)
 esac
 command -v "$qemu" >/dev/null || die "$qemu not found: apt-get install qemu-system-x86 qemu-system-arm"
 
+modules_pkg=''
+if [ -n "$stock" ]; then
+	[ -z "$kernel_pkg$kernel" ] || die "--stock \"$stock\": give one of --stock, --kernel-pkg and --kernel"
+	stockvars=$(vm_stock "$stock" "$arch")
+	eval "$stockvars"
+	kernel_pkg=$STOCK_PKG
+	[ "$STOCK_MODULES" = - ] || modules_pkg=$STOCK_MODULES
+fi
+[ ${#modules[@]} = 0 ] || [ -z "$kernel" ] || die "--module needs the kernel's package (--stock or --kernel-pkg), not --kernel"
 fetch_args=(--arch "$arch")
 [ -z "$kernel_pkg" ] || fetch_args+=(--kernel-pkg "$kernel_pkg")
 KERNEL='' KERNEL_PKG='' KERNEL_RELEASE='' BUSYBOX='' BUSYBOX_PKG='' PKGROOT=''
 vars=$(VM_QUIET=1 "$VM_DIR/fetch.sh" "${fetch_args[@]}") || exit 1
 eval "$vars"
+modstage=''
+if [ ${#modules[@]} -gt 0 ]; then
+	# The modules are in the image package (6.x) or in linux-modules-REL (7.x).
+	if [ -n "$modules_pkg" ]; then
+		mvars=$(VM_QUIET=1 "$VM_DIR/fetch.sh" --arch "$arch" --pkg "$modules_pkg") || exit 1
+		PKGROOT=''
+		eval "$mvars"
+		mroot=$PKGROOT
+	else
+		mroot=$VM_CACHE/pkg/$KERNEL_PKG/root
+	fi
+	mdir=''
+	for d in "$mroot/lib/modules/$KERNEL_RELEASE" "$mroot/usr/lib/modules/$KERNEL_RELEASE"; do
+		[ ! -d "$d/kernel" ] || mdir=$d
+	done
+	[ -n "$mdir" ] || die "--module: no modules of $KERNEL_RELEASE in $mroot"
+	modstage=$(mktemp -d)
+	trap 'rm -rf "$modstage"' EXIT
+	"$VM_DIR/modules.sh" --dir "$mdir" --out "$modstage/modules" "${modules[@]}"
+	adds+=(--add "$modstage/modules:/vm/modules")
+fi
 if [ ${#debs[@]} -gt 0 ]; then
 	roots=$(VM_QUIET=1 "$VM_DIR/fetch.sh" --arch "$arch" "${debs[@]}") || exit 1
 	while read -r line; do
