@@ -4,6 +4,8 @@
 # "RESULT name=... pass|fail detail" line per check (see vm-check.sh).
 # Raw outputs go to $OUT.
 set -u
+ARM=''
+[ "$(uname -m)" != aarch64 ] || ARM=1
 REPORT=/usr/local/libexec/hwcapreport
 W=/tmp/bpfcheck
 mkdir -p /sys/fs/bpf /var/log/hwcap /etc/hwcap/profiles "$W"
@@ -78,21 +80,28 @@ waitlines() {
 # The host's words (this unmasked shell's child) and the mask to apply.
 $REPORT --label host >"$W/host.txt" 2>&1
 HOST=$(words "$W/host.txt" host 0 proc)
-hwcapctl explain "deny:$DENY" --json >"$W/explain.json" 2>&1
-# keep words: the first four "hwcapN": "0x..." lines (the "keep" object)
-KEEP=$(awk -F'"' '/"hwcap[0-9]*": "0x/ {printf "%s=%s ", $2, $4; if (++n == 4) exit}' "$W/explain.json")
-# expected: host & keep, word by word ("absent" stays absent)
-EXPECT=''
-for hw in $HOST; do
-	k=${hw%%=*} v=${hw#*=}
-	if [ "$v" = absent ]; then
-		EXPECT="$EXPECT $k=absent"
-		continue
-	fi
-	m=$(echo "$KEEP" | tr ' ' '\n' | sed -n "s/^$k=//p")
-	EXPECT="$EXPECT $(printf '%s=0x%x' "$k" $((v & m)))"
-done
-EXPECT=${EXPECT# }
+# keepof SPEC: the keep words of hwcapctl explain SPEC ("hwcap=0x.. ...").
+keepof() {
+	hwcapctl explain "$1" --json >"$W/explain.json" 2>&1
+	# the first four "hwcapN": "0x..." lines (the "keep" object)
+	awk -F'"' '/"hwcap[0-9]*": "0x/ {printf "%s=%s ", $2, $4; if (++n == 4) exit}' "$W/explain.json"
+}
+# andwords WORDS KEEP: WORDS & KEEP, word by word ("absent" stays absent).
+andwords() {
+	r=''
+	for hw in $1; do
+		k=${hw%%=*} v=${hw#*=}
+		if [ "$v" = absent ]; then
+			r="$r $k=absent"
+			continue
+		fi
+		m=$(echo "$2" | tr ' ' '\n' | sed -n "s/^$k=//p")
+		r="$r $(printf '%s=0x%x' "$k" $((v & m)))"
+	done
+	echo "${r# }"
+}
+KEEP=$(keepof "deny:$DENY")
+EXPECT=$(andwords "$HOST" "$KEEP")
 echo "host:   $HOST"
 echo "keep:   $KEEP"
 echo "expect: $EXPECT"
@@ -152,6 +161,34 @@ $REPORT --label plain >"$W/plain.txt" 2>&1
 got=$(words "$W/plain.txt" plain 0 stack)
 check plain "stack: $got" -- [ "$got" = "$HOST" ]
 
+# A feature the CPU lacks cannot be added: an allow list of features this
+# CPU lacks keeps none of them (hardware & allow list, in every word), and a
+# raw mask of all ones leaves the hardware's words.
+case $(uname -m) in aarch64) cands="uscat sme sme2" ;; *) cands="vme ring3mwait fsrm" ;; esac
+absent=''
+for f in $cands; do
+	zero=$(andwords "$HOST" "$(keepof "allow:$f")" | tr ' ' '\n' | grep -cv -e '=0x0$' -e '=absent$')
+	[ "$zero" != 0 ] || absent="$absent,$f"
+done
+absent=${absent#,}
+if [ -z "$absent" ]; then
+	result cannot-add fail "precondition: this CPU has each of $cands; name one it lacks"
+else
+	want=$(andwords "$HOST" "$(keepof "allow:$absent")")
+	hwcap-shim --allow "$absent" -- $REPORT --label add --children 1 >"$W/add.txt" 2>&1
+	got=$(words "$W/add.txt" add 0 stack)
+	got1=$(words "$W/add.txt" add 1 stack)
+	check cannot-add "--allow $absent (this CPU lacks them): stack $got, child $got1; want $want" -- sh -c "[ '$got' = '$want' ] && [ '$got1' = '$want' ]"
+fi
+raw=''
+for hw in $HOST; do
+	[ "${hw#*=}" = absent ] || raw="$raw,${hw%%=*}=0xffffffffffffffff"
+done
+hwcap-shim --mask "${raw#,}" -- $REPORT --label raw --children 1 >"$W/raw.txt" 2>&1
+got=$(words "$W/raw.txt" raw 0 stack)
+got1=$(words "$W/raw.txt" raw 1 stack)
+check cannot-add.raw "--mask ${raw#,}: stack $got, child $got1" -- sh -c "[ '$got' = '$HOST' ] && [ '$got1' = '$HOST' ]"
+
 # Hook-only: plain runc, hwcap-hook in config.json, nothing else of hwcap.
 bundle "$W/hooked" "{\"hwcap.dev/deny\": \"$DENY\"}"
 (cd "$W/hooked" && runc run -d hooked) >"$W/hooked.out" 2>&1 || cat "$W/hooked.out"
@@ -169,7 +206,11 @@ for spec in init:0:init child:1:init grandchild:2:init exec:0:exec exec-child:1:
 	[ "$l" = exec ] && f=$W/log/exec.txt
 	got=$(words "$f" "$l" "$d" stack)
 	proc=$(words "$f" "$l" "$d" proc)
-	check "hook.$n" "stack: $got; proc: $proc" -- sh -c "[ '$got' = '$EXPECT' ] && [ '$proc' = '$HOST' ]"
+	# getauxval(3) of static glibc reads the stack copy; on x86_64 glibc
+	# answers AT_HWCAP itself, so only arm64 compares that view.
+	gav=$EXPECT
+	[ "$(uname -m)" != aarch64 ] || gav=$(words "$f" "$l" "$d" getauxval)
+	check "hook.$n" "stack: $got; proc: $proc${ARM:+; getauxval: $gav}" -- sh -c "[ '$got' = '$EXPECT' ] && [ '$proc' = '$HOST' ] && [ '$gav' = '$EXPECT' ]"
 done
 grep '"stage":"createRuntime"' /var/log/hwcap/hwcap.log | tail -n1 >"$W/hooked.log"
 check hook.log "$(cut -c1-240 "$W/hooked.log")" -- sh -c "grep -q '\"decision\":\"masked\"' $W/hooked.log && grep -q '\"backend\":\"bpf\"' $W/hooked.log"
@@ -204,17 +245,37 @@ for spec in init:0:init grandchild:2:init exec:0:exec exec-child:1:exec; do
 done
 grep '"component":"hwcap-runtime"' /var/log/hwcap/hwcap.log | tail -n1 >"$W/wrapped.log"
 check wrapper.log "$(cut -c1-200 "$W/wrapped.log")" -- grep -q '"backend":"bpf"' "$W/wrapped.log"
+# arm64: the payload's dispatcher picks SVE or NEON from getauxval(AT_HWCAP)
+# & HWCAP_SVE, like glibc's ifuncs: NEON in every masked process, and what
+# the CPU has in the unmasked container.
+if [ -n "$ARM" ]; then
+	dispatch() { # dispatch NAME WANT COUNT FILE...: COUNT DISPATCH lines, all path=WANT
+		n=$1 want=$2 cnt=$3
+		shift 3
+		all=$(cat "$@" 2>/dev/null | grep -c '^DISPATCH')
+		bad=$(cat "$@" 2>/dev/null | grep '^DISPATCH' | grep -vc " path=$want ")
+		check "$n" "$all process(es), $bad not on path=$want" -- sh -c "[ $all = $cnt ] && [ $bad = 0 ]"
+	}
+	unmasked=neon
+	[ $(($(echo "$HOST" | sed 's/^hwcap=\([^ ]*\).*/\1/') & (1 << 22))) = 0 ] || unmasked=sve
+	dispatch dispatch.unmasked "$unmasked" 4 "$W/plain.txt" "$W/log/plainctr.txt"
+	dispatch dispatch.shim neon 3 "$W/shim.txt"
+	dispatch dispatch.hook neon 5 "$W/log/hooked.txt" "$W/log/exec.txt"
+	dispatch dispatch.wrapper neon 5 "$W/log/wrapped.txt" "$W/log/wexec.txt"
+fi
 hwcap-runtime kill wrapped KILL
 sleep 0.5
 hwcap-runtime delete wrapped
 
 # Upgrade keeps the masks: a masked shell waits while the programs are
 # replaced twice (write -> dry-run -> write); what it then execs is masked.
-hwcap-shim --deny "$DENY" -- sh -c "sleep 3; exec $REPORT --label upgraded" >"$W/upgraded.txt" 2>&1 &
+# The shell waits for a file, not a time: under TCG an install takes seconds.
+hwcap-shim --deny "$DENY" -- sh -c "while [ ! -e $W/upgrade.go ]; do sleep 0.1; done; exec $REPORT --label upgraded" >"$W/upgraded.txt" 2>&1 &
 up=$!
 sleep 1
 hwcapctl bpf install --dry-run >"$W/upgrade1.out" 2>&1
 hwcapctl bpf install >"$W/upgrade2.out" 2>&1
+touch "$W/upgrade.go"
 wait $up
 got=$(words "$W/upgraded.txt" upgraded 0 stack)
 check upgrade "$(head -n1 "$W/upgrade1.out"); $(head -n1 "$W/upgrade2.out"); stack: $got" -- sh -c "grep -q '^upgraded: dry-run mode' $W/upgrade1.out && grep -q '^upgraded: write mode' $W/upgrade2.out && [ '$got' = '$EXPECT' ]"

@@ -43,16 +43,22 @@
 #                              log has the hook's "warned" line
 #
 # Usage: test/bpf/vm-check.sh [--arch amd64|arm64] [--cpu MODEL]
-#          [--kernel-pkg SPEC] [--deny LIST] [--lockdown] [--out DIR]
+#          [--kernel NAME | --kernel-pkg SPEC] [--deny LIST] [--lockdown] [--out DIR]
 #   --arch        guest architecture (default: amd64)
 #   --cpu         QEMU CPU model (default: QEMU's for amd64, max for arm64)
-#   --kernel-pkg  Debian kernel package (default: linux-image-6.1.0-57-ARCH,
-#                 bookworm's 6.1, as shipped: no kernel is built)
+#   --kernel      a stock kernel pinned in test/vm/stock-kernels: 6.1
+#                 (bookworm, the default), 6.12 (trixie), 7.3
+#                 (trixie-backports); Debian's package as shipped, no kernel
+#                 is built
+#   --kernel-pkg  another Debian kernel package (apt spec, e.g. NAME=VERSION)
 #   --deny LIST   features to hide (default: amd64 pse,sse2; arm64 sve,sve2)
 #   --lockdown    boot with lockdown=integrity and check the refusals
 #   --out DIR     results (default bin/bpf-vm/ARCH-CPU[-lockdown])
-# Exit status 0 when every check passed. Holds no lock itself: run it under
-# `flock /tmp/hwcap-heavy.lock` on a shared machine.
+# Output: OUT/results.txt (the guest's RESULT lines) and OUT/results.jsonl,
+# printed too: one JSON object per expected check, the fields of test/e2e's
+# results.jsonl, check names prefixed with "bpf."; a check the guest did
+# not report is a failure. Exit status 0 when every check passed. Holds no
+# lock itself: run it under `flock /tmp/hwcap-heavy.lock` on a shared machine.
 set -euo pipefail
 shopt -s inherit_errexit
 PROG=vm-check.sh
@@ -62,12 +68,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 GO=${GO:-go}
 
-arch=amd64 cpu='' kpkg='' deny='' lockdown='' out=''
+arch=amd64 cpu='' kpkg='' kname='' deny='' lockdown='' out=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=${2:?--arch needs amd64 or arm64}; shift 2 ;;
 	--cpu) cpu=${2:?--cpu needs a model}; shift 2 ;;
 	--kernel-pkg) kpkg=${2:?--kernel-pkg needs a package}; shift 2 ;;
+	--kernel) kname=${2:?--kernel needs a name from test/vm/stock-kernels}; shift 2 ;;
 	--deny) deny=${2:?--deny needs a feature list}; shift 2 ;;
 	--lockdown) lockdown=1; shift ;;
 	--out) out=${2:?--out needs a directory}; shift 2 ;;
@@ -81,8 +88,10 @@ arm64) cc=aarch64-linux-gnu-gcc; deny=${deny:-sve,sve2}; cpu=${cpu:-max} ;;
 *) die "--arch \"$arch\": want amd64 or arm64" ;;
 esac
 [[ $deny =~ ^[a-z0-9_]+(,[a-z0-9_]+)*$ ]] || die "--deny \"$deny\": want feature names separated by commas, e.g. sve,sve2"
-kpkg=${kpkg:-linux-image-6.1.0-57-$arch}
-name=$arch${cpu:+-$cpu}${lockdown:+-lockdown}
+[ -z "$kpkg" ] || [ -z "$kname" ] || die "--kernel \"$kname\" and --kernel-pkg \"$kpkg\": give one"
+[ -n "$kpkg" ] || kname=${kname:-6.1}
+[[ $kname =~ ^[0-9a-z.]*$ ]] || die "--kernel \"$kname\": want a name from test/vm/stock-kernels, e.g. 6.1"
+name=$arch${kname:+-$kname}${cpu:+-$cpu}${lockdown:+-lockdown}
 out=${out:-$repo/bin/bpf-vm/$name}
 command -v "$cc" >/dev/null || die "$cc not found (make deps)"
 
@@ -98,7 +107,8 @@ log "building hwcap binaries and hwcapreport for $arch"
 	cat "$here/guest.sh"
 } >"$stage/guest.sh"
 
-vmargs=(--arch "$arch" --kernel-pkg "$kpkg" --tmpfs-root)
+vmargs=(--arch "$arch" --tmpfs-root)
+if [ -n "$kname" ]; then vmargs+=(--stock "$kname"); else vmargs+=(--kernel-pkg "$kpkg"); fi
 [ -z "$cpu" ] || vmargs+=(--cpu "$cpu")
 [ -z "$lockdown" ] || vmargs+=(--append lockdown=integrity)
 set +e
@@ -107,10 +117,51 @@ set +e
 	--deb runc --deb libseccomp2 --deb libc6
 rc=$?
 set -e
-[ -f "$out/vm/output.txt" ] || die "no output from the guest (run.sh exit $rc; see $out/vm/console.txt)"
-grep '^RESULT ' "$out/vm/output.txt" >"$out/results.txt" || true
-cat "$out/results.txt"
-total=$(wc -l <"$out/results.txt")
-failed=$(grep -c ' fail' "$out/results.txt" || true)
-log "$name ($(head -n1 "$out/vm/kernel.txt")): $((total - failed))/$total passed, ${failed} failed; guest output: $out/vm/output.txt, $(cat "$out/vm/seconds")s"
+# The checks this guest must report: a missing one (the guest died, or
+# the script stopped early) is a failure, and so is one not in the list.
+if [ -n "$lockdown" ]; then
+	want="install.lockdown probe.lockdown hook.enforce hook.warn"
+else
+	want="install install.again probe shim.self shim.child shim.grandchild plain cannot-add cannot-add.raw
+		inspect hook.init hook.child hook.grandchild hook.exec hook.exec-child hook.log hook.gc hook.unannotated
+		wrapper.init wrapper.grandchild wrapper.exec wrapper.exec-child wrapper.log"
+	[ "$arch" != arm64 ] || want="$want dispatch.unmasked dispatch.shim dispatch.hook dispatch.wrapper"
+	want="$want upgrade status"
+fi
+if [ -f "$out/vm/output.txt" ]; then
+	grep '^RESULT ' "$out/vm/output.txt" >"$out/results.txt" || true
+else
+	log "no output from the guest (run.sh exit $rc; see $out/vm/console.txt)"
+	: >"$out/results.txt"
+fi
+# results.jsonl: one JSON object per check, the fields of test/e2e's
+# results.jsonl (arch, cpu, kernel, check, pass, detail); checks are named
+# bpf.NAME, the cpu is QEMU's model (qemu64 is QEMU's amd64 default).
+krel=$(sed -n 's/^kernel: .*(\(.*\))$/\1/p' "$out/vm/kernel.txt" 2>/dev/null | head -n1)
+awk -v arch="$arch" -v cpu="${cpu:-qemu64}" -v kernel="${krel:-unknown}" -v want="$want" -v suffix="${lockdown:+ (lockdown=integrity)}" '
+function esc(s) {
+	gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s); gsub(/[\001-\037]/, " ", s)
+	return s
+}
+function emit(name, pass, detail) {
+	printf "{\"arch\":\"%s\",\"cpu\":\"%s\",\"kernel\":\"%s\",\"check\":\"bpf.%s\",\"pass\":%s,\"detail\":\"%s\"}\n",
+		arch, cpu, esc(kernel suffix), name, pass ? "true" : "false", esc(detail)
+}
+BEGIN { n = split(want, w, /[ \t\n]+/); for (i = 1; i <= n; i++) if (w[i] != "") { expected[w[i]] = 1; order[++k] = w[i] } }
+$1 == "RESULT" {
+	name = $2; sub(/^name=/, "", name)
+	detail = $0; sub(/^RESULT name=[^ ]* (pass|fail) ?/, "", detail)
+	if (detail == "") detail = "(no detail)"
+	pass = ($3 == "pass")
+	if (seen[name]++) { pass = 0; detail = "reported twice: " detail }
+	else if (!(name in expected)) { pass = 0; detail = "not an expected check: " detail }
+	if (name !~ /^[a-z0-9]+([.-][a-z0-9]+)*$/) name = "bad-name"
+	emit(name, pass, detail)
+}
+END { for (i = 1; i <= k; i++) if (!(order[i] in seen)) emit(order[i], 0, "missing: the guest reported no result for this check") }
+' "$out/results.txt" >"$out/results.jsonl"
+cat "$out/results.jsonl"
+total=$(wc -l <"$out/results.jsonl")
+failed=$(grep -c '"pass":false' "$out/results.jsonl" || true)
+log "$name ($(head -n1 "$out/vm/kernel.txt" 2>/dev/null)): $((total - failed))/$total passed, ${failed} failed; guest output: $out/vm/output.txt, $(cat "$out/vm/seconds" 2>/dev/null)s"
 [ "$rc" = 0 ] && [ "$total" -gt 0 ] && [ "$failed" = 0 ]
