@@ -135,31 +135,11 @@ else
 	: >"$out/results.txt"
 fi
 # results.jsonl: one JSON object per check, the fields of test/e2e's
-# results.jsonl (arch, cpu, kernel, check, pass, detail); checks are named
-# bpf.NAME, the cpu is QEMU's model (qemu64 is QEMU's amd64 default).
+# results.jsonl; checks are named bpf.NAME, the cpu is QEMU's model (qemu64
+# is QEMU's amd64 default), the kernel its release (+ lockdown=integrity).
 krel=$(sed -n 's/^kernel: .*(\(.*\))$/\1/p' "$out/vm/kernel.txt" 2>/dev/null | head -n1)
-awk -v arch="$arch" -v cpu="${cpu:-qemu64}" -v kernel="${krel:-unknown}" -v want="$want" -v suffix="${lockdown:+ (lockdown=integrity)}" '
-function esc(s) {
-	gsub(/\\/, "\\\\", s); gsub(/"/, "\\\"", s); gsub(/\t/, "\\t", s); gsub(/[\001-\037]/, " ", s)
-	return s
-}
-function emit(name, pass, detail) {
-	printf "{\"arch\":\"%s\",\"cpu\":\"%s\",\"kernel\":\"%s\",\"check\":\"bpf.%s\",\"pass\":%s,\"detail\":\"%s\"}\n",
-		arch, cpu, esc(kernel suffix), name, pass ? "true" : "false", esc(detail)
-}
-BEGIN { n = split(want, w, /[ \t\n]+/); for (i = 1; i <= n; i++) if (w[i] != "") { expected[w[i]] = 1; order[++k] = w[i] } }
-$1 == "RESULT" {
-	name = $2; sub(/^name=/, "", name)
-	detail = $0; sub(/^RESULT name=[^ ]* (pass|fail) ?/, "", detail)
-	if (detail == "") detail = "(no detail)"
-	pass = ($3 == "pass")
-	if (seen[name]++) { pass = 0; detail = "reported twice: " detail }
-	else if (!(name in expected)) { pass = 0; detail = "not an expected check: " detail }
-	if (name !~ /^[a-z0-9]+([.-][a-z0-9]+)*$/) name = "bad-name"
-	emit(name, pass, detail)
-}
-END { for (i = 1; i <= k; i++) if (!(order[i] in seen)) emit(order[i], 0, "missing: the guest reported no result for this check") }
-' "$out/results.txt" >"$out/results.jsonl"
+"$here/results.sh" --arch "$arch" --cpu "${cpu:-qemu64}" --kernel "${krel:-unknown}${lockdown:+ lockdown=integrity}" \
+	--prefix bpf --want "$want" <"$out/results.txt" >"$out/results.jsonl"
 cat "$out/results.jsonl"
 total=$(wc -l <"$out/results.jsonl")
 failed=$(grep -c '"pass":false' "$out/results.jsonl" || true)
