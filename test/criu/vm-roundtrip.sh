@@ -38,11 +38,23 @@
 #                   hwcap-runtime restore unmasked/ -> refused under
 #                     enforce, one line naming sve; runc never runs
 #
-# Usage: vm-roundtrip.sh [--out DIR] [--kernel IMAGE] [--cpu-a MODEL] [--keep-fixtures DIR]
+# With --stock NAME both guests boot Debian's stock arm64 kernel NAME of
+# test/vm/stock-kernels instead (unmodified; 9p, virtio-mmio, nf_tables and
+# the sock_diag modules loaded from its package) and run `hwcapctl bpf
+# install` first: the eBPF backend masks the container, and only the
+# runtime's part runs (wrapped, crun, unmasked, plus bpf-install-a/b and
+# wrapped-backend-bpf: the wrapper's log names backend bpf on both guests).
+# Plain `criu restore` of a shim-masked process is the series' case: on the
+# eBPF backend BPF state is not checkpointed and a restore must go through
+# hwcap-runtime, which masks the restored tasks and cgroup again.
+#
+# Usage: vm-roundtrip.sh [--out DIR] [--kernel IMAGE | --stock NAME] [--cpu-a MODEL] [--keep-fixtures DIR]
 #   --cpu-a MODEL        guest A's CPU (default a64fx; its capture must be in
 #                        testdata/cpuinfo/arm64-MODEL.txt, max: arm64-cpu-max.txt)
 #   --out DIR            results (default: a temporary directory, printed)
 #   --kernel IMAGE       arm64 Image (default: test/kernel/build.sh arm64)
+#   --stock NAME         a stock kernel of test/vm/stock-kernels (6.1, 6.12,
+#                        7.3) and the eBPF backend
 #   --keep-fixtures DIR  copy the trimmed images to DIR (internal/criuimg/testdata/arm64)
 # Prints "RESULT name=... pass|fail" lines, ends with "RESULT name=all ...";
 # exit 0 when all pass.
@@ -52,11 +64,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 die() { echo "$PROG: $*" >&2; exit 1; }
 
-out='' kernel='' keep='' cpua=a64fx
+out='' kernel='' keep='' cpua=a64fx stock=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--out) out=${2:?--out needs a directory}; shift 2 ;;
 	--kernel) kernel=${2:?--kernel needs an image}; shift 2 ;;
+	--stock) stock=${2:?--stock needs a name from test/vm/stock-kernels}; shift 2 ;;
 	--keep-fixtures) keep=${2:?--keep-fixtures needs a directory}; shift 2 ;;
 	--cpu-a) cpua=${2:?--cpu-a needs a QEMU CPU model}; shift 2 ;;
 	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -65,8 +78,19 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$out" ] || out=$(mktemp -d /tmp/hwcap-criu-vm.XXXXXX)
 mkdir -p "$out"
-[ -n "$kernel" ] || kernel=$("$REPO/test/kernel/build.sh" arm64 | tail -n1)
-[ -f "$kernel" ] || die "--kernel \"$kernel\": no such file"
+if [ -n "$stock" ]; then
+	[ -z "$kernel" ] || die "--kernel and --stock: give one"
+	[ -z "$keep" ] || die "--keep-fixtures: only with the patched kernel"
+	[[ $stock =~ ^[0-9a-z.]+$ ]] || die "--stock \"$stock\": want a name from test/vm/stock-kernels, e.g. 6.1"
+	kargs=(--stock "$stock")
+	for m in 9p 9pnet_virtio virtio_mmio nf_tables unix_diag inet_diag tcp_diag udp_diag netlink_diag packet_diag; do
+		kargs+=(--module "$m")
+	done
+else
+	[ -n "$kernel" ] || kernel=$("$REPO/test/kernel/build.sh" arm64 | tail -n1)
+	[ -f "$kernel" ] || die "--kernel \"$kernel\": no such file"
+	kargs=(--kernel "$kernel")
+fi
 eval "$("$HERE/fetch.sh" --arch arm64)"
 
 stage=$out/stage shared=$out/shared
@@ -128,13 +152,13 @@ sed -e '/"annotations"/d' -e 's|/log/wrapped.log|/log/unmasked.log|' -e 's|"wrap
 mkdir -p "$stage/ctrcrun"
 sed -e 's|/log/wrapped.log|/log/crun.log|' -e 's|"wrapped"|"crunctr"|' "$stage/ctr/config.json" >"$stage/ctrcrun/config.json"
 
-common=(--arch arm64 --kernel "$kernel" --add "$CRIU_ROOT:/" --add "$stage/bin/svepath:/svepath"
+common=(--arch arm64 "${kargs[@]}" --add "$CRIU_ROOT:/" --add "$stage/bin/svepath:/svepath"
 	--add "$stage/bin/hwcapctl:/usr/local/bin/hwcapctl" --add "$stage/bin/hwcap-shim:/usr/local/bin/hwcap-shim"
 	--add "$stage/bin/hwcap-runtime:/usr/local/bin/hwcap-runtime" --add "$stage/etc:/etc" --add "$stage/ctr:/ctr" --add "$stage/ctrplain:/ctrplain" --add "$stage/ctrcrun:/ctrcrun"
 	--add "$stage/caps:/caps" --share "$shared:hwcapimg" --deb runc --deb libseccomp2 --tmpfs-root
 	--deb tar --deb libacl1 --deb libselinux1 --deb libpcre2-8-0 --mem 1G --timeout 300)
 
-cat >"$stage/a.sh" <<'A'
+{ echo "BPF=${stock:+1}"; cat; } >"$stage/a.sh" <<'A'
 set -u
 # Checkpoints are written locally, then copied to the directory the two
 # nodes share (virtio-9p from the host), as nodes share checkpoint storage.
@@ -147,6 +171,15 @@ echo "guest A: $(uname -r), $(grep -m1 Features /proc/cpuinfo)"
 criu --version | head -n1
 criu check 2>&1 | tail -n1
 mkdir -p /work
+if [ -n "$BPF" ]; then
+	# The eBPF backend on the stock kernel, installed once per node.
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+	mkdir -p /sys/fs/bpf
+	mount -t bpf bpf /sys/fs/bpf
+	hwcapctl bpf install 2>&1
+	echo "bpf-install-rc=$?"
+	hwcapctl probe 2>&1 | grep -E '^path bpf|backend'
+fi
 # Push the pid counter past what guest B's boot and tools will use, so the
 # restored pids are free there.
 for i in $(seq 300); do /bin/true; done
@@ -155,24 +188,29 @@ dump() { # NAME PID
 	if criu dump -t "$2" -D "$IMG/$1" -o dump.log -v4; then echo "RESULT name=dump-$1 pass"; else
 		echo "RESULT name=dump-$1 fail"; grep -E 'Error|Warn' "$IMG/$1/dump.log" | head -n 20; fi
 }
+hwcapctl baseline /caps/a.txt /caps/arm64-neoverse-n1.txt -o /work/profile.json 2>&1
+cp /work/profile.json "$IMG/"
+# Plain CRIU (no runtime) of a process and of a shim-masked one: the
+# series' checks. On the eBPF backend a restore must go through
+# hwcap-runtime (BPF state is not checkpointed), so these are skipped.
+if [ -z "$BPF" ]; then
 setsid /svepath /work/plain.log 100 </dev/null >/dev/null 2>&1 &
 p=$!
 sleep 2
 tail -n1 /work/plain.log
 dump plain "$p"
-hwcapctl baseline /caps/a.txt /caps/arm64-neoverse-n1.txt -o /work/profile.json 2>&1
-cp /work/profile.json "$IMG/"
 setsid hwcap-shim --profile /work/profile.json --policy enforce -- /svepath /work/masked.log 100 </dev/null >/dev/null 2>&1 &
 m=$!
 sleep 2
 tail -n1 /work/masked.log
 dump masked "$m"
 cp /work/plain.log /work/masked.log "$IMG/"
+fi
 
 # Through the wrapper: a runc container whose hwcap.dev/profile is that
 # baseline. hwcap-runtime masks itself and execs runc; runc's init and the
 # payload inherit the words; runc checkpoint drives CRIU.
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
+grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mkdir -p /work/log /var/log/hwcap
 cp /work/profile.json /etc/hwcap/profiles/fleet.json
 # wrapped NAME ID BUNDLE [RUNTIME]: hwcap-runtime run -d (real runtime
@@ -211,7 +249,7 @@ cp -a "$IMG/." /shared/img/
 echo "images-shared-rc=$?"
 A
 
-cat >"$stage/b.sh" <<'B'
+{ echo "BPF=${stock:+1}"; cat; } >"$stage/b.sh" <<'B'
 set -u
 mkdir -p /shared
 mount -t 9p -o trans=virtio,version=9p2000.L hwcapimg /shared || echo "shared-mount-failed"
@@ -219,6 +257,14 @@ cp -a /shared/img /img
 ip link set lo up
 echo "guest B: $(uname -r), $(grep -m1 Features /proc/cpuinfo)"
 mkdir -p /work
+if [ -n "$BPF" ]; then
+	mount -t cgroup2 cgroup2 /sys/fs/cgroup
+	mkdir -p /sys/fs/bpf
+	mount -t bpf bpf /sys/fs/bpf
+	hwcapctl bpf install 2>&1
+	echo "bpf-install-rc=$?"
+fi
+if [ -z "$BPF" ]; then
 cp /img/plain.log /img/masked.log /work/
 for name in plain masked; do
 	hwcapctl check-image "/img/$name"
@@ -237,9 +283,10 @@ sleep 2
 tail -n 3 /work/masked.log
 grep Error /work/restore-masked.log | tail -n 5
 cp /work/*.log "$OUT/"
+fi
 # The wrapped container: check-image, then restore through hwcap-runtime,
 # which runs the same check before it hands over to runc restore.
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
+grep -q ' /sys/fs/cgroup cgroup2 ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup
 mkdir -p /work/log /var/log/hwcap
 cp /img/profile.json /etc/hwcap/profiles/fleet.json
 # restored NAME ID BUNDLE [RUNTIME]: hwcap-runtime restore of /img/NAME
@@ -280,6 +327,8 @@ cat /work/restore-unmasked.log
 if runc state unmasked >/dev/null 2>&1; then echo "unmasked: runc has it"; else echo "unmasked: runc has no such container"; fi
 [ -e /work/ru ] && echo "unmasked: work path exists"
 cp /var/log/hwcap/hwcap.log "$OUT/hwcap-b.log"
+[ -z "$BPF" ] || hwcapctl bpf status 2>&1
+[ -z "$BPF" ] || exit 0
 
 # Forced restore of the unmasked (SVE) checkpoint in the foreground: criu
 # waits for the restored task, which runs its SVE path on its next tick.
@@ -308,15 +357,15 @@ o=$out/b/output.txt
 res() { if eval "$2"; then echo "RESULT name=$1 pass"; else echo "RESULT name=$1 fail"; fail=1; fi; }
 fail=0
 res images-shared "grep -q 'images-shared-rc=0' '$out/a/output.txt' && ! grep -q shared-mount-failed '$out/a/output.txt' '$out/b/output.txt'"
-res dump-plain "grep -q 'RESULT name=dump-plain pass' '$out/a/output.txt'"
-res dump-masked "grep -q 'RESULT name=dump-masked pass' '$out/a/output.txt'"
-res sve-path-unmasked "tail -n1 '$shared/img/plain.log' | grep -q 'path=sve'"
-res neon-path-masked "tail -n1 '$shared/img/masked.log' | grep -q 'path=neon'"
-res check-plain-incompatible "grep -q 'check-image-plain-rc=1' '$o' && grep -qE '^incompatible: .*[ :]sve( |$)' '$o'"
-res check-masked-compatible "grep -q 'check-image-masked-rc=0' '$o'"
-res restore-plain-sigill "grep -q 'plain pid [0-9]* gone' '$o' && grep -qE 'svepath.*potentially unexpected fatal signal 4\.' '$o'"
-res restore-masked-runs "grep -q 'restore-masked-rc=0' '$o' && awk '/masked ticks/ {split(\$3,a,\"=\"); split(\$4,b,\"=\"); exit !(b[2] > a[2])}' '$o'"
-res child-after-restore-masked "grep -q '^child pid=.* path=neon' '$out/b/files/masked.log'"
+[ -n "$stock" ] || res dump-plain "grep -q 'RESULT name=dump-plain pass' '$out/a/output.txt'"
+[ -n "$stock" ] || res dump-masked "grep -q 'RESULT name=dump-masked pass' '$out/a/output.txt'"
+[ -n "$stock" ] || res sve-path-unmasked "tail -n1 '$shared/img/plain.log' | grep -q 'path=sve'"
+[ -n "$stock" ] || res neon-path-masked "tail -n1 '$shared/img/masked.log' | grep -q 'path=neon'"
+[ -n "$stock" ] || res check-plain-incompatible "grep -q 'check-image-plain-rc=1' '$o' && grep -qE '^incompatible: .*[ :]sve( |$)' '$o'"
+[ -n "$stock" ] || res check-masked-compatible "grep -q 'check-image-masked-rc=0' '$o'"
+[ -n "$stock" ] || res restore-plain-sigill "grep -q 'plain pid [0-9]* gone' '$o' && grep -qE 'svepath.*potentially unexpected fatal signal 4\.' '$o'"
+[ -n "$stock" ] || res restore-masked-runs "grep -q 'restore-masked-rc=0' '$o' && awk '/masked ticks/ {split(\$3,a,\"=\"); split(\$4,b,\"=\"); exit !(b[2] > a[2])}' '$o'"
+[ -n "$stock" ] || res child-after-restore-masked "grep -q '^child pid=.* path=neon' '$out/b/files/masked.log'"
 res wrapped-run "grep -q 'run-wrapped-rc=0' '$out/a/output.txt' && tail -n1 '$shared/img/wrapped.log' | grep -q 'path=neon'"
 res wrapped-checkpoint "grep -q 'checkpoint-wrapped-rc=0' '$out/a/output.txt'"
 res wrapped-check-compatible "grep -q 'check-image-wrapped-rc=0' '$o'"
@@ -328,6 +377,11 @@ res crun-restore-runs "grep -q 'restore-crun-rc=0' '$o' && awk '/crun ticks/ {sp
 res crun-child-after-restore "awk '/^tick/ {h=\$5} /^child/ {c=\$3; p=\$5} END {exit !(c != \"\" && c == h && p == \"path=neon\")}' '$out/b/files/crun-after.log'"
 res unmasked-sve-path "grep -q 'run-unmasked-rc=0' '$out/a/output.txt' && grep -q 'checkpoint-unmasked-rc=0' '$out/a/output.txt' && tail -n1 '$shared/img/unmasked.log' | grep -q 'path=sve'"
 res unmasked-restore-refused "grep -q 'restore-unmasked-rc=1' '$o' && grep -q 'runc has no such container' '$o' && ! grep -q 'unmasked: work path exists' '$o' && grep -qE 'refusing restore under policy enforce: .*were started with .*sve' '$o'"
+if [ -n "$stock" ]; then
+	res bpf-install-a "grep -q 'bpf-install-rc=0' '$out/a/output.txt'"
+	res bpf-install-b "grep -q 'bpf-install-rc=0' '$o'"
+	res wrapped-backend-bpf "grep '\"component\":\"hwcap-runtime\"' '$shared/img/hwcap.log' | grep -q '\"backend\":\"bpf\"' && grep '\"stage\":\"restore\"' '$out/b/files/hwcap-b.log' | grep -q '\"backend\":\"bpf\"'"
+fi
 if [ -n "$keep" ]; then
 	for n in plain masked wrapped unmasked; do
 		rm -rf "${keep:?}/$n"
