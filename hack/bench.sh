@@ -11,7 +11,11 @@
 #   BENCH_COUNT=10     go test -count for the Go benchmarks
 #   BENCH_TIME=200ms   go test -benchtime
 #   BENCH_NICE=        e.g. -5: run the measurements under nice -n -5 (a busy machine)
-#   BENCH_GROUPS=run,state,exec
+#   BENCH_GROUPS=run,state,exec,bpf
+#                      bpf: the eBPF backend on Debian's stock kernel in a QEMU
+#                      TCG guest (test/bpf/bench.sh; results in
+#                      bench/results/bpf.md); BENCH_BPF_KERNEL=6.1,
+#                      BENCH_BPF_ROUNDS, BENCH_BPF_N_EXEC, BENCH_BPF_N_RUNC
 #   BENCH_BIN=bin      where the built binaries are
 #   BENCH_BASELINE=    another build's bin directory: adds paired cases of this
 #                      build against that one (e.g. the commit before a change)
@@ -31,11 +35,18 @@ done
 
 out=bench/results
 mkdir -p "$out"
+groups=${BENCH_GROUPS:-run,state,exec,bpf}
+bpf=''
+hgroups=''
+for g in ${groups//,/ }; do
+	if [ "$g" = bpf ]; then bpf=1; else hgroups+=${hgroups:+,}$g; fi
+done
 nice=()
 if [ -n "${BENCH_NICE:-}" ]; then
 	nice=(nice -n "$BENCH_NICE")
 fi
 
+if [ -n "$hgroups" ]; then
 echo "== Go benchmarks (go test -bench, count ${BENCH_COUNT:-10}) -> $out/gobench.txt" >&2
 "${nice[@]}" "$GO" test -run '^$' -bench . -benchmem -count "${BENCH_COUNT:-10}" -benchtime "${BENCH_TIME:-200ms}" \
 	./internal/hwcap ./internal/config ./internal/auxv ./internal/probe > "$out/gobench.txt"
@@ -49,8 +60,15 @@ echo "== paired runs against plain runc (uptime: $(uptime))" >&2
 "${nice[@]}" "$tmp/hwcapbench" \
 	-bin "$bin" -runtime runc \
 	-n "${BENCH_N:-200}" -n-exec "${BENCH_N_EXEC:-200}" \
-	-groups "${BENCH_GROUPS:-run,state,exec}" \
+	-groups "$hgroups" \
 	-gobench "$out/gobench.txt" \
 	${BENCH_BASELINE:+-baseline-bin "$BENCH_BASELINE"} \
 	-json "$out/latest.json" -md "$out/latest.md" \
 	-command "sudo make bench${BENCH_NICE:+ BENCH_NICE=$BENCH_NICE}" -nice "${BENCH_NICE:+nice -n $BENCH_NICE}"
+fi
+
+if [ -n "$bpf" ]; then
+	echo "== the eBPF backend on Debian's stock ${BENCH_BPF_KERNEL:-6.1} kernel (QEMU TCG guest) -> $out/bpf.md" >&2
+	test/bpf/bench.sh --kernel "${BENCH_BPF_KERNEL:-6.1}" --out bin/bench-bpf
+	cp bin/bench-bpf/results.md "$out/bpf.md"
+fi

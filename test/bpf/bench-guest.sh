@@ -1,0 +1,93 @@
+# shellcheck shell=dash
+# bench-guest.sh: run by test/vm/run.sh as root in a stock-kernel guest
+# (busybox sh under test/vm/init.sh); bench.sh prepends DENY=, ROUNDS=,
+# N_EXEC= and N_RUNC=. Prints one line per measurement, nanoseconds:
+#   BENCH exec round=R none=NS unmasked=NS masked=NS
+#     mean fork+execve+wait of a static no-op, N_EXEC in a row: without the
+#     eBPF programs, with them (this process not masked), and with them
+#     from a process masked with hwcap-shim --deny DENY (every child
+#     inherits the mask, every exec rewrites its stack words)
+#   BENCH runc pair=I plain=NS hook=NS masked=NS
+#     one `runc run` of the no-op container: plain (no hook), with
+#     hwcap-hook in config.json but no annotation, and with the hook and
+#     hwcap.dev/deny (hook-only masking on the eBPF backend)
+# The order inside a round or pair alternates, so slow drift of a shared
+# machine falls on both sides.
+set -u
+FE=/usr/local/libexec/forkexec
+NOP=/usr/local/libexec/nop
+W=/tmp/bench
+mkdir -p /sys/fs/bpf /var/log/hwcap /etc/hwcap/profiles "$W"
+mount -t cgroup2 cgroup2 /sys/fs/cgroup || echo "mount cgroup2 failed"
+mount -t bpf bpf /sys/fs/bpf || echo "mount bpffs failed"
+cat >/etc/hwcap/config.json <<'JSON'
+{"defaultPolicy": "enforce", "runtimes": ["runc"], "runDir": "/run/hwcap",
+ "logFile": "/var/log/hwcap/hwcap.log", "profileDir": "/etc/hwcap/profiles"}
+JSON
+echo "kernel $(uname -r) $(uname -m); $(grep -c ^processor /proc/cpuinfo) cpu(s)"
+fail() { echo "BENCH-ERROR $*" >&2; exit 1; }
+
+hwcapctl bpf install >/dev/null 2>&1 || fail "hwcapctl bpf install failed"
+hwcap-shim --deny "$DENY" -- "$FE" loop 20 "$NOP" >/dev/null || fail "the masked loop failed (hwcap-shim --deny $DENY)"
+hwcapctl bpf remove >/dev/null 2>&1 || fail "hwcapctl bpf remove failed"
+"$FE" loop 20 "$NOP" >/dev/null || fail "forkexec loop failed"
+
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+	if [ $((r % 2)) = 1 ]; then
+		none=$("$FE" loop "$N_EXEC" "$NOP")
+		hwcapctl bpf install >/dev/null 2>&1 || fail "install (round $r)"
+		unmasked=$("$FE" loop "$N_EXEC" "$NOP")
+		masked=$(hwcap-shim --deny "$DENY" -- "$FE" loop "$N_EXEC" "$NOP")
+	else
+		hwcapctl bpf install >/dev/null 2>&1 || fail "install (round $r)"
+		masked=$(hwcap-shim --deny "$DENY" -- "$FE" loop "$N_EXEC" "$NOP")
+		unmasked=$("$FE" loop "$N_EXEC" "$NOP")
+		hwcapctl bpf remove >/dev/null 2>&1 || fail "remove (round $r)"
+		none=$("$FE" loop "$N_EXEC" "$NOP")
+	fi
+	[ $((r % 2)) = 0 ] || hwcapctl bpf remove >/dev/null 2>&1 || fail "remove (round $r)"
+	echo "BENCH exec round=$r none=$none unmasked=$unmasked masked=$masked"
+	r=$((r + 1))
+done
+
+# runc run: three bundles of the same static no-op, read-only rootfs.
+hook() { printf '{"path": "/usr/local/bin/hwcap-hook", "args": ["hwcap-hook", "%s"], "env": ["HWCAP_CONFIG=/etc/hwcap/config.json"], "timeout": 30}' "$1"; }
+HOOKS='"hooks": {"createRuntime": ['"$(hook createRuntime)"'], "poststart": ['"$(hook poststart)"'], "poststop": ['"$(hook poststop)"']},'
+bundle() { # bundle NAME HOOKS ANNOTATIONS
+	mkdir -p "$W/$1/rootfs/proc" "$W/$1/rootfs/dev"
+	cp "$NOP" "$W/$1/rootfs/nop"
+	cat >"$W/$1/config.json" <<CFG
+{
+  "ociVersion": "1.0.2",
+  "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["/nop"], "env": ["PATH=/"], "noNewPrivileges": true},
+  "root": {"path": "rootfs", "readonly": true},
+  "hostname": "$1",
+  "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]}],
+  $2
+  "annotations": $3,
+  "linux": {"namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]}
+}
+CFG
+}
+bundle plain "" '{}'
+bundle hook "$HOOKS" '{}'
+bundle masked "$HOOKS" "{\"hwcap.dev/deny\": \"$DENY\"}"
+hwcapctl bpf install >/dev/null 2>&1 || fail "install (runc)"
+one() { # one KIND I: nanoseconds of one runc run
+	(cd "$W/$1" && "$FE" time /usr/sbin/runc run "$1-$2" </dev/null 2>"$W/$1.err") || fail "runc run $1-$2: $(tail -n1 "$W/$1.err")"
+}
+for k in plain hook masked; do one "$k" 0 >/dev/null; done
+i=1
+while [ "$i" -le "$N_RUNC" ]; do
+	if [ $((i % 2)) = 1 ]; then
+		p=$(one plain "$i") h=$(one hook "$i") m=$(one masked "$i")
+	else
+		m=$(one masked "$i") h=$(one hook "$i") p=$(one plain "$i")
+	fi
+	echo "BENCH runc pair=$i plain=$p hook=$h masked=$m"
+	i=$((i + 1))
+done
+grep -c '"decision":"masked"' /var/log/hwcap/hwcap.log | sed 's/^/masked decisions in the node log: /'
+hwcapctl bpf status | grep -E '^(counters|tasks|cgroups):'
