@@ -8,7 +8,7 @@ CMDS      := $(notdir $(wildcard cmd/*))
 FUZZTIME  ?= 60s
 export CGO_ENABLED := 0
 
-.PHONY: kernel kernel-check vm-check capture-auxv all build generate generate-bpf test lint fuzz e2e bench install demo check deps clean kernel-src
+.PHONY: kernel kernel-check vm-check capture-auxv all build generate generate-bpf test lint fuzz e2e e2e-bpf bench install demo check deps clean kernel-src
 
 all: build
 
@@ -51,10 +51,17 @@ fuzz:
 	hack/fuzz.sh $(FUZZTIME)
 
 ## e2e: patched kernels under QEMU (x86_64, arm64): every process of a container masked;
-##      then the arm64 CRIU round trip between an SVE and a non-SVE guest
+##      then the arm64 CRIU round trip between an SVE and a non-SVE guest;
+##      then the eBPF backend on Debian's stock kernels (e2e-bpf)
 e2e: build kernel-check
 	test/e2e/e2e.sh
 	test/criu/vm-roundtrip.sh
+	test/bpf/e2e.sh
+
+## e2e-bpf: the eBPF backend on Debian's unmodified kernels (test/vm/stock-kernels) under QEMU:
+##          one JSON line per check (bin/e2e-bpf/results.jsonl), CRIU a64fx -> neoverse-n1 on arm64
+e2e-bpf: build
+	test/bpf/e2e.sh
 
 ## kernel: build (or take from the cache) the patched test kernels
 kernel:
@@ -66,7 +73,8 @@ kernel-check:
 	test/kernel/check.sh x86_64
 	test/kernel/check.sh arm64
 
-## bench: what hwcap costs per container against plain runc (root; ~3 min; not part of make test)
+## bench: what hwcap costs per container against plain runc (root; ~3 min; not part of make test),
+##        and the eBPF backend's cost in a stock-kernel QEMU guest (BENCH_GROUPS=bpf alone)
 bench: build
 	hack/bench.sh
 
