@@ -165,6 +165,9 @@ func TestBadUsage(t *testing.T) {
 		"share on amd64": {[]string{"--arch", "amd64", "--script", script, "--out", out, "--share", out + ":img"}, `only for --arch arm64`},
 		"share bad tag":  {[]string{"--arch", "arm64", "--script", script, "--out", out, "--share", out + ":Bad Tag"}, `want DIR:TAG`},
 		"share no dir":   {[]string{"--arch", "arm64", "--script", script, "--out", out, "--share", "/nonexistent:img"}, `want DIR:TAG with an existing DIR`},
+		"unknown stock":  {[]string{"--arch", "amd64", "--script", script, "--out", out, "--stock", "9.9"}, `--stock "9.9": no amd64 kernel of that name in`},
+		"stock and pkg":  {[]string{"--arch", "amd64", "--script", script, "--out", out, "--stock", "6.1", "--kernel-pkg", "linux-image-amd64"}, `give one of --stock, --kernel-pkg and --kernel`},
+		"module, kernel": {[]string{"--arch", "amd64", "--script", script, "--out", out, "--kernel", script, "--module", "9p"}, `--module needs the kernel's package`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -188,5 +191,103 @@ func TestBadUsage(t *testing.T) {
 func TestCapturesReproduce(t *testing.T) {
 	if code, _ := run(t, "capture-auxv.sh", "--check"); code != 0 {
 		t.Fatalf("capture-auxv.sh --check exited %d", code)
+	}
+}
+
+// TestStockKernels: every line of stock-kernels names a kernel for both
+// architectures, once, as PACKAGE=VERSION, with a modules package or "-".
+func TestStockKernels(t *testing.T) {
+	seen := map[string]bool{}
+	names := map[string]int{}
+	for i, line := range strings.Split(readFile(t, "stock-kernels"), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		if len(f) != 4 {
+			t.Errorf("line %d: %d fields, want NAME ARCH PACKAGE=VERSION MODULES: %q", i+1, len(f), line)
+			continue
+		}
+		name, arch, pkg, mods := f[0], f[1], f[2], f[3]
+		if arch != "amd64" && arch != "arm64" {
+			t.Errorf("line %d: arch %q", i+1, arch)
+		}
+		p, v, ok := strings.Cut(pkg, "=")
+		if !ok || !strings.HasPrefix(p, "linux-image-") || !strings.HasSuffix(p, "-"+arch) || v == "" {
+			t.Errorf("line %d: package %q: want linux-image-...-%s=VERSION", i+1, pkg, arch)
+		}
+		if mods != "-" && !strings.Contains(mods, "=") {
+			t.Errorf("line %d: modules %q: want - or PACKAGE=VERSION", i+1, mods)
+		}
+		if seen[name+" "+arch] {
+			t.Errorf("line %d: %s %s twice", i+1, name, arch)
+		}
+		seen[name+" "+arch] = true
+		names[name]++
+	}
+	for _, want := range []string{"6.1", "6.12", "7.3"} {
+		if names[want] != 2 {
+			t.Errorf("kernel %s: %d lines, want one per architecture", want, names[want])
+		}
+	}
+}
+
+// TestModules: modules.sh puts dependencies first, each once, skips
+// built-in ones, decompresses .ko.xz, and names a missing module.
+func TestModules(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "lib/modules/1.0")
+	mod := func(path, depends string) {
+		t.Helper()
+		p := filepath.Join(dir, "kernel", path)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// What matters of a module here: its .modinfo strings, NUL-separated.
+		body := "\x7fELF\x00license=GPL\x00depends=" + depends + "\x00vermagic=1.0 SMP\x00"
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mod("fs/9p/9p.ko", "9pnet,netfs")
+	mod("net/9p/9pnet.ko", "")
+	mod("fs/netfs/netfs.ko", "fscache-lib")
+	mod("fs/fscache-lib.ko", "")
+	mod("net/9p/9pnet_virtio.ko", "9pnet,virtio_ring")
+	mod("loop/a.ko", "b")
+	mod("loop/b.ko", "a")
+	if err := os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/drivers/virtio/virtio_ring.ko\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("xz", filepath.Join(dir, "kernel/fs/9p/9p.ko")).CombinedOutput(); err != nil {
+		t.Fatalf("xz: %v: %s", err, out)
+	}
+	out := t.TempDir()
+	if code, stderr := run(t, "modules.sh", "--dir", dir, "--out", out, "9p", "9pnet_virtio"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	want := "10-9pnet.ko 11-fscache_lib.ko 12-netfs.ko 13-9p.ko 14-9pnet_virtio.ko"
+	if strings.Join(got, " ") != want {
+		t.Errorf("modules %q, want %q", strings.Join(got, " "), want)
+	}
+	if b := readFile(t, filepath.Join(out, "13-9p.ko")); !strings.Contains(b, "depends=9pnet,netfs") {
+		t.Errorf("9p.ko not decompressed: %q", b)
+	}
+	for args, msg := range map[string]string{
+		"nosuch": `module "nosuch": not in`,
+		"a":      "circular dependency",
+		"bad/x":  `module "bad/x": not a module name`,
+	} {
+		code, stderr := run(t, "modules.sh", "--dir", dir, "--out", out, args)
+		if code != 1 || !strings.Contains(stderr, msg) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("modules.sh %s: exit %d, %q; want exit 1 and one line with %q", args, code, stderr, msg)
+		}
 	}
 }
