@@ -82,7 +82,7 @@ $REPORT --label host >"$W/host.txt" 2>&1
 HOST=$(words "$W/host.txt" host 0 proc)
 # keepof SPEC: the keep words of hwcapctl explain SPEC ("hwcap=0x.. ...").
 keepof() {
-	hwcapctl explain "$1" --json >"$W/explain.json" 2>&1
+	hwcapctl explain "$1" --json >"$W/explain.json" 2>&1 || return 1
 	# the first four "hwcapN": "0x..." lines (the "keep" object)
 	awk -F'"' '/"hwcap[0-9]*": "0x/ {printf "%s=%s ", $2, $4; if (++n == 4) exit}' "$W/explain.json"
 }
@@ -164,10 +164,12 @@ check plain "stack: $got" -- [ "$got" = "$HOST" ]
 # A feature the CPU lacks cannot be added: an allow list of features this
 # CPU lacks keeps none of them (hardware & allow list, in every word), and a
 # raw mask of all ones leaves the hardware's words.
-case $(uname -m) in aarch64) cands="uscat sme sme2" ;; *) cands="vme ring3mwait fsrm" ;; esac
+case $(uname -m) in aarch64) cands="uscat sme sme2" ;; *) cands="vme ring3mwait" ;; esac
 absent=''
 for f in $cands; do
-	zero=$(andwords "$HOST" "$(keepof "allow:$f")" | tr ' ' '\n' | grep -cv -e '=0x0$' -e '=absent$')
+	k=$(keepof "allow:$f") || continue
+	[ -n "$k" ] || continue
+	zero=$(andwords "$HOST" "$k" | tr ' ' '\n' | grep -cv -e '=0x0$' -e '=absent$')
 	[ "$zero" != 0 ] || absent="$absent,$f"
 done
 absent=${absent#,}
