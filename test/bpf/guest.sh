@@ -112,7 +112,7 @@ if [ -n "$LOCKDOWN" ]; then
 	rc=$?
 	cat "$W/install.out"
 	lines=$(wc -l <"$W/install.out")
-	check install.lockdown "exit $rc, $lines line(s)" -- sh -c "[ $rc = 1 ] && [ $lines = 1 ] && grep -q 'lockdown is \"integrity\"' $W/install.out"
+	check install.lockdown "exit $rc, $lines line(s): $(head -n1 "$W/install.out")" -- sh -c "[ $rc = 1 ] && [ $lines = 1 ] && grep -q 'lockdown is \"integrity\"' $W/install.out"
 	hwcapctl probe --json >"$W/probe.json" 2>&1
 	hwcapctl probe | tee "$W/probe.txt"
 	check probe.lockdown "bpf unavailable (lockdown)" -- sh -c "grep -q '^path bpf   unavailable (kernel lockdown' $W/probe.txt && grep -q 'backend none' $W/probe.txt"

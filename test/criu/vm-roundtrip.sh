@@ -83,7 +83,7 @@ if [ -n "$stock" ]; then
 	[ -z "$keep" ] || die "--keep-fixtures: only with the patched kernel"
 	[[ $stock =~ ^[0-9a-z.]+$ ]] || die "--stock \"$stock\": want a name from test/vm/stock-kernels, e.g. 6.1"
 	kargs=(--stock "$stock")
-	for m in 9p 9pnet_virtio virtio_mmio nf_tables unix_diag inet_diag tcp_diag udp_diag netlink_diag packet_diag; do
+	for m in 9p 9pnet_virtio virtio_mmio nf_tables unix_diag inet_diag tcp_diag udp_diag netlink_diag af_packet_diag; do
 		kargs+=(--module "$m")
 	done
 else
