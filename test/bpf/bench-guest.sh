@@ -11,10 +11,15 @@
 #     one `runc run` of the no-op container: plain (no hook), with
 #     hwcap-hook in config.json but no annotation, and with the hook and
 #     hwcap.dev/deny (hook-only masking on the eBPF backend)
+#   BENCH prog kind=unmasked|masked exec_cnt=N exec_ns=T fork_cnt=N fork_ns=T
+#     the kernel's run-time statistics of hwcap_exec and hwcap_fork
+#     (kernel.bpf_stats_enabled) over N_EXEC fork+execs from an unmasked,
+#     then from a masked process: the programs' own cost per call
 # The order inside a round or pair alternates, so slow drift of a shared
 # machine falls on both sides.
 set -u
 FE=/usr/local/libexec/forkexec
+PS=/usr/local/libexec/progstats
 NOP=/usr/local/libexec/nop
 W=/tmp/bench
 mkdir -p /sys/fs/bpf /var/log/hwcap /etc/hwcap/profiles "$W"
@@ -50,6 +55,30 @@ while [ "$r" -le "$ROUNDS" ]; do
 	echo "BENCH exec round=$r none=$none unmasked=$unmasked masked=$masked"
 	r=$((r + 1))
 done
+
+# The programs' own cost per call, from the kernel's BPF statistics.
+hwcapctl bpf install >/dev/null 2>&1 || fail "install (prog)"
+echo 1 >/proc/sys/kernel/bpf_stats_enabled || fail "cannot enable kernel.bpf_stats_enabled"
+snap() { "$PS" /sys/fs/bpf/hwcap/link_exec /sys/fs/bpf/hwcap/link_fork || fail "progstats failed"; }
+get() { # get SNAP LINK FIELD
+	echo "$1" | sed -n "s|^/sys/fs/bpf/hwcap/$2 .*$3=\([0-9]*\).*|\1|p"
+}
+masked_count() { hwcapctl bpf status | sed -n 's/.*exec-masked=\([0-9]*\).*/\1/p'; }
+prog() { # prog KIND SNAP0 SNAP1
+	echo "BENCH prog kind=$1 exec_cnt=$(($(get "$3" link_exec run_cnt) - $(get "$2" link_exec run_cnt))) exec_ns=$(($(get "$3" link_exec run_time_ns) - $(get "$2" link_exec run_time_ns))) fork_cnt=$(($(get "$3" link_fork run_cnt) - $(get "$2" link_fork run_cnt))) fork_ns=$(($(get "$3" link_fork run_time_ns) - $(get "$2" link_fork run_time_ns)))"
+}
+s0=$(snap)
+"$FE" loop "$N_EXEC" "$NOP" >/dev/null
+s1=$(snap)
+m0=$(masked_count)
+s2=$(snap)
+hwcap-shim --deny "$DENY" -- "$FE" loop "$N_EXEC" "$NOP" >/dev/null
+s3=$(snap)
+m1=$(masked_count)
+echo 0 >/proc/sys/kernel/bpf_stats_enabled
+[ $((m1 - m0)) -ge "$N_EXEC" ] || fail "the masked loop was not masked: exec-masked went from $m0 to $m1 over $N_EXEC execs"
+prog unmasked "$s0" "$s1"
+prog masked "$s2" "$s3"
 
 # runc run: three bundles of the same static no-op, read-only rootfs.
 hook() { printf '{"path": "/usr/local/bin/hwcap-hook", "args": ["hwcap-hook", "%s"], "env": ["HWCAP_CONFIG=/etc/hwcap/config.json"], "timeout": 30}' "$1"; }

@@ -7,6 +7,9 @@
 #          round: programs not installed / installed, caller not masked /
 #          installed, caller masked (hwcap-shim --deny): ratios paired by
 #          round (target: unmasked / none <= 1.02)
+#   prog   the kernel's run-time statistics of the two programs
+#          (kernel.bpf_stats_enabled) over N_EXEC execs, unmasked and masked:
+#          their own cost per call, and that as a share of one exec
 #   runc   `runc run` of a no-op container: plain / hwcap-hook in
 #          config.json, no annotation / hook + hwcap.dev/deny (the hook
 #          alone masks it on the eBPF backend): ratios and differences
@@ -63,6 +66,7 @@ log "building hwcap binaries and the payloads for $arch"
 (cd "$repo" && GOARCH=$arch GO=$GO hack/gobuild.sh "$stage/bin" ./cmd/hwcap-hook ./cmd/hwcap-shim ./cmd/hwcapctl) ||
 	die "go build for $arch failed"
 "$cc" -static -O2 -Wall -Wextra -Werror -o "$stage/libexec/forkexec" "$here/payload/forkexec.c" || die "compiling forkexec.c failed"
+"$cc" -static -O2 -Wall -Wextra -Werror -o "$stage/libexec/progstats" "$here/payload/progstats.c" || die "compiling progstats.c failed"
 echo 'int main(void) { return 0; }' | "$cc" -static -Os -x c -o "$stage/libexec/nop" - || die "compiling the no-op failed"
 {
 	printf 'DENY=%s\nROUNDS=%s\nN_EXEC=%s\nN_RUNC=%s\n' "$deny" "$rounds" "$nexec" "$nrunc"
@@ -119,6 +123,18 @@ unm=$(ratio exec none unmasked | stats %.3f)
 	echo "| programs not installed | $(field exec none 1000 | stats %.1f) | 1 |"
 	echo "| installed, process not masked | $(field exec unmasked 1000 | stats %.1f) | $unm |"
 	echo "| installed, process masked (\`hwcap-shim --deny $deny\`) | $(field exec masked 1000 | stats %.1f) | $(ratio exec none masked | stats %.3f) |"
+	echo
+	echo "The programs' own run time per call (the kernel's BPF statistics over $nexec fork+execs each; TCG-emulated like everything here):"
+	echo
+	echo "| caller | hwcap_exec µs per call | hwcap_fork µs per call | both, share of one exec |"
+	echo "|---|---:|---:|---:|"
+	for k in unmasked masked; do
+		awk -v k="$k" -v ex="$(field exec none 1000 | stats %.3f | cut -d' ' -f1)" '$2 == "prog" && $3 == ("kind=" k) {
+			for (i = 4; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+			e = v["exec_cnt"] ? v["exec_ns"] / v["exec_cnt"] / 1000 : 0
+			fk = v["fork_cnt"] ? v["fork_ns"] / v["fork_cnt"] / 1000 : 0
+			printf "| %s | %.2f (%d calls) | %.2f (%d calls) | %.2f%% |\n", k, e, v["exec_cnt"], fk, v["fork_cnt"], ex > 0 ? 100 * (e + fk) / ex : 0 }' "$out/lines.txt"
+	done
 	echo
 	echo "\`runc run\` of the no-op container, programs installed, $nrunc runs each (order alternating):"
 	echo

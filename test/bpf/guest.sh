@@ -69,9 +69,11 @@ CFG
 }
 hook() { printf '{"path": "/usr/local/bin/hwcap-hook", "args": ["hwcap-hook", "%s"], "env": ["HWCAP_CONFIG=/etc/hwcap/config.json"], "timeout": 30}' "$1"; }
 # waitlines FILE N: wait until FILE has N HWCAP lines (at most 20 s)
+# (grep -c prints 0 and fails on a file without such lines; nothing at all
+# on a missing file.)
 waitlines() {
 	i=0
-	while [ "$(grep -c '^HWCAP' "$1" 2>/dev/null || echo 0)" -lt "$2" ] && [ $i -lt 200 ]; do
+	while n=$(grep -c '^HWCAP' "$1" 2>/dev/null); [ "${n:-0}" -lt "$2" ] && [ $i -lt 200 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
