@@ -18,11 +18,12 @@
 # instruction is emulated, so absolute times are far above a real CPU's;
 # the ratios are the result.
 #
-# Usage: test/bpf/bench.sh [--arch amd64|arm64] [--kernel NAME] [--out DIR]
+# Usage: test/bpf/bench.sh [--arch amd64|arm64] [--kernel NAME] [--out DIR] [--report]
 #   --arch     guest architecture (default: the host's)
 #   --kernel   a stock kernel of test/vm/stock-kernels (default 6.1)
 #   --out      results (default bin/bench-bpf): guest/ (run.sh's), lines.txt
 #              (the guest's BENCH lines), results.md (the tables, printed)
+#   --report   no guest: make the tables again from DIR/guest/output.txt
 # Environment: BENCH_BPF_ROUNDS (10), BENCH_BPF_N_EXEC (200),
 # BENCH_BPF_N_RUNC (20). Holds no lock itself: on a shared machine run it
 # under `flock /tmp/hwcap-heavy.lock`.
@@ -36,12 +37,13 @@ repo=$(cd "$here/../.." && pwd)
 GO=${GO:-go}
 
 case $(uname -m) in aarch64) arch=arm64 ;; *) arch=amd64 ;; esac
-kname=6.1 out=''
+kname=6.1 out='' report=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--arch) arch=${2:?--arch needs amd64 or arm64}; shift 2 ;;
 	--kernel) kname=${2:?--kernel needs a name from test/vm/stock-kernels}; shift 2 ;;
 	--out) out=${2:?--out needs a directory}; shift 2 ;;
+	--report) report=1; shift ;;
 	-h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown argument \"$1\" (see --help)" ;;
 	esac
@@ -62,6 +64,8 @@ mkdir -p "$out/stage/bin" "$out/stage/libexec"
 out=$(cd "$out" && pwd)
 stage=$out/stage
 
+rc=0
+if [ -z "$report" ]; then
 log "building hwcap binaries and the payloads for $arch"
 (cd "$repo" && GOARCH=$arch GO=$GO hack/gobuild.sh "$stage/bin" ./cmd/hwcap-hook ./cmd/hwcap-shim ./cmd/hwcapctl) ||
 	die "go build for $arch failed"
@@ -73,13 +77,13 @@ echo 'int main(void) { return 0; }' | "$cc" -static -Os -x c -o "$stage/libexec/
 	cat "$here/bench-guest.sh"
 } >"$stage/guest.sh"
 
-t0=$SECONDS
 set +e
 "$repo/test/vm/run.sh" --arch "$arch" --stock "$kname" --tmpfs-root --script "$stage/guest.sh" --out "$out/guest" \
 	--timeout 3000 --mem 1G --add "$stage/bin:/usr/local/bin" --add "$stage/libexec:/usr/local/libexec" \
 	--deb runc --deb libseccomp2 --deb libc6
 rc=$?
 set -e
+fi
 [ -f "$out/guest/output.txt" ] || die "no output from the guest (run.sh exit $rc; see $out/guest/console.txt)"
 grep '^BENCH ' "$out/guest/output.txt" >"$out/lines.txt" || true
 if grep -q 'BENCH-ERROR' "$out/guest/output.txt" || [ "$rc" != 0 ]; then
@@ -133,7 +137,7 @@ unm=$(ratio exec none unmasked | stats %.3f)
 			for (i = 4; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 			e = v["exec_cnt"] ? v["exec_ns"] / v["exec_cnt"] / 1000 : 0
 			fk = v["fork_cnt"] ? v["fork_ns"] / v["fork_cnt"] / 1000 : 0
-			printf "| %s | %.2f (%d calls) | %.2f (%d calls) | %.2f%% |\n", k, e, v["exec_cnt"], fk, v["fork_cnt"], ex > 0 ? 100 * (e + fk) / ex : 0 }' "$out/lines.txt"
+			printf "| %s | %.2f (%d calls) | %.2f (%d calls) | %.2f%% |\n", k, e, v["exec_cnt"], fk, v["fork_cnt"], (ex > 0 ? 100 * (e + fk) / ex : 0) }' "$out/lines.txt"
 	done
 	echo
 	echo "\`runc run\` of the no-op container, programs installed, $nrunc runs each (order alternating):"
@@ -145,5 +149,5 @@ unm=$(ratio exec none unmasked | stats %.3f)
 	echo "| hook + \`hwcap.dev/deny: $deny\` (masked by the hook alone) | $(field runc masked 1e6 | stats %.1f) | $(ratio runc plain masked | stats %.3f) | $(diffms runc plain masked | stats %.1f) |"
 	echo "| masked against the hook without annotation | | $(ratio runc hook masked | stats %.3f) | $(diffms runc hook masked | stats %.1f) |"
 	echo
-	echo "Target: unmasked processes ≤ 1.02 × no programs: median $unm. Guest boot + run: $((SECONDS - t0)) s."
+	echo "Target: unmasked processes ≤ 1.02 × no programs: median $unm. Guest boot + run: $(cat "$out/guest/seconds" 2>/dev/null || echo '?') s."
 } | tee "$out/results.md"
