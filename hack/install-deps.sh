@@ -32,6 +32,19 @@ SRC
 else
 	updated=1
 fi
+# bookworm's 6.1 kernel that test/vm/stock-kernels pins comes from bookworm-security (Debian 12
+# has it by default); added, pinned low like the above, only where it is missing.
+if ! grep -rqs bookworm-security /etc/apt/sources.list /etc/apt/sources.list.d/; then
+	cat > /etc/apt/sources.list.d/hwcap-bookworm-security.sources <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bookworm-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	printf 'Package: *\nPin: release n=bookworm-security\nPin-Priority: 100\n' > /etc/apt/preferences.d/hwcap-bookworm-security
+	updated=
+fi
 if [ ${#missing[@]} -gt 0 ] || [ -z "$updated" ]; then
 	apt-get update -q
 fi
