@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hwcap/hwcap/internal/atomicfile"
 	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
@@ -72,8 +73,8 @@ func RecordPath(runDir, root, runtime, id string) string {
 	return filepath.Join(recordDir(runDir, root, runtime), id+".json")
 }
 
-// WriteRecord stores r atomically (temporary file + rename), so a
-// concurrent exec sees the old record or the new one, never half of one.
+// WriteRecord stores r atomically (atomicfile), so a concurrent exec sees
+// the old record or the new one, never half of one.
 func WriteRecord(runDir string, r *Record) error {
 	if !ValidID(r.ID) {
 		return fmt.Errorf("%w: container id %q (want letters, digits, _ + - .)", ErrRecord, r.ID)
@@ -86,19 +87,7 @@ func WriteRecord(runDir string, r *Record) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrRecord, err)
 	}
-	f, err := os.CreateTemp(dir, "."+r.ID+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(append(data, '\n'))
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, r.ID+".json")); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(filepath.Join(dir, r.ID+".json"), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	return nil
