@@ -11,7 +11,7 @@ import (
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/config"
-	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/spec"
 )
 
@@ -30,7 +30,7 @@ func (r *run) guard() int {
 			if err := r.ownInit(st.Pid); err != nil {
 				return r.refuse(m, err.Error())
 			}
-			return r.finish(ExitOK, DecisionMasked, nil)
+			return r.finish(ExitOK, hwcap.DecisionMasked, nil)
 		}
 	}
 	// 2. The container starts through hwcap-shim, which masks itself and
@@ -113,7 +113,7 @@ func (r *run) fixHint(kernelOK bool) string {
 	if !kernelOK {
 		hint = "run it on a kernel with the HWCAP inheritance series, with --runtime hwcap-runtime"
 	}
-	if r.node.DefaultPolicy == enforce.Warn || r.node.AllowRelax {
+	if r.node.DefaultPolicy == hwcap.Warn || r.node.AllowRelax {
 		return hint + ", or set " + config.KeyPolicy + "=warn"
 	}
 	return hint + ", or ask the node administrator for defaultPolicy warn"
@@ -123,21 +123,21 @@ func (r *run) fixHint(kernelOK bool) string {
 // enforce, a logged warning under warn.
 func (r *run) refuse(m *mask, why string) int {
 	r.rec.Reason = m.describe() + " cannot take effect: " + why
-	if m.req.Policy == enforce.Warn {
-		return r.finish(ExitOK, DecisionWarned, nil)
+	if m.req.Policy == hwcap.Warn {
+		return r.finish(ExitOK, hwcap.DecisionWarned, nil)
 	}
-	return r.finish(ExitRefused, DecisionRefused, errors.New(r.rec.Reason))
+	return r.finish(ExitRefused, hwcap.DecisionRefused, errors.New(r.rec.Reason))
 }
 
 // fail ends a run on an error: invalid input (exit 2) or a failure to
 // check (exit 3; under warn, logged and exit 0).
 func (r *run) fail(err error) int {
 	if errors.Is(err, errCheck) {
-		if r.rec.Policy == string(enforce.Warn) {
+		if r.rec.Policy == string(hwcap.Warn) {
 			r.rec.Reason = err.Error()
-			return r.finish(ExitOK, DecisionWarned, nil)
+			return r.finish(ExitOK, hwcap.DecisionWarned, nil)
 		}
-		return r.finish(ExitFailed, DecisionFailed, err)
+		return r.finish(ExitFailed, hwcap.DecisionFailed, err)
 	}
 	return r.invalid(err)
 }

@@ -32,19 +32,16 @@ const (
 	StagePoststart     = "poststart"
 )
 
-// Decisions written to the log.
+// Decisions written to the log besides hwcap's (masked: the init already
+// carries the mask; warned, refused; failed: could not check).
 const (
-	DecisionNothing   = "nothing-to-hide" // the host lacks every feature the mask hides
-	DecisionMasked    = "masked"          // the init already carries the mask
-	DecisionShim      = "shim"            // started through hwcap-shim on a kernel that passes masks on
-	DecisionWarned    = "warned"          // would not take effect; policy warn
-	DecisionRefused   = "refused"         // would not take effect; policy enforce
-	DecisionInvalid   = "invalid"         // bad annotation or input
-	DecisionFailed    = "failed"          // could not check
-	DecisionWrapped   = "wrapped"         // precreate prepended the shim
-	DecisionAlready   = "already-wrapped" // precreate found the shim in place
-	DecisionConfirmed = "confirmed"       // poststart saw the mask
-	DecisionExited    = "exited"          // poststart: the process was gone
+	DecisionNothing   hwcap.Decision = "nothing-to-hide" // the host lacks every feature the mask hides
+	DecisionShim      hwcap.Decision = "shim"            // started through hwcap-shim on a kernel that passes masks on
+	DecisionInvalid   hwcap.Decision = "invalid"         // bad annotation or input
+	DecisionWrapped   hwcap.Decision = "wrapped"         // precreate prepended the shim
+	DecisionAlready   hwcap.Decision = "already-wrapped" // precreate found the shim in place
+	DecisionConfirmed hwcap.Decision = "confirmed"       // poststart saw the mask
+	DecisionExited    hwcap.Decision = "exited"          // poststart: the process was gone
 )
 
 // ShimMountPath is where precreate bind-mounts the shim in the container.
@@ -164,7 +161,7 @@ func (r *run) setup(container string) error {
 
 // finish logs the record, prints msg (if any) to stderr as one line and
 // returns code.
-func (r *run) finish(code int, decision string, err error) int {
+func (r *run) finish(code int, decision hwcap.Decision, err error) int {
 	r.rec.Decision = decision
 	r.rec.Duration = time.Since(r.start)
 	r.rec.Err = err
@@ -180,7 +177,7 @@ func (r *run) finish(code int, decision string, err error) int {
 	switch {
 	case err != nil:
 		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s\n", oneLine(r.prefix()+err.Error()))
-	case decision == DecisionWarned:
+	case decision == hwcap.DecisionWarned:
 		fmt.Fprintf(r.h.Stderr, "hwcap-hook: warning: %s\n", oneLine(r.prefix()+r.rec.Reason+" (policy warn: starting it anyway)"))
 	}
 	return code

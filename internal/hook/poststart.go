@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/spec"
 )
 
@@ -42,10 +42,10 @@ func (r *run) poststart() int {
 		return r.finish(ExitOK, DecisionConfirmed, nil)
 	}
 	r.rec.Reason = fmt.Sprintf("%s did not take effect: the container process (pid %d) still sees %s", m.describe(), st.Pid, strings.Join(left, " "))
-	if m.req.Policy == enforce.Warn {
-		return r.finish(ExitOK, DecisionWarned, nil)
+	if m.req.Policy == hwcap.Warn {
+		return r.finish(ExitOK, hwcap.DecisionWarned, nil)
 	}
-	return r.finish(ExitRefused, DecisionRefused, fmt.Errorf("%s (the runtime stops the container)", r.rec.Reason))
+	return r.finish(ExitRefused, hwcap.DecisionRefused, fmt.Errorf("%s (the runtime stops the container)", r.rec.Reason))
 }
 
 // shimEntrypoint reports whether the container's process.args start with

@@ -9,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/probe"
 	"github.com/hwcap/hwcap/internal/spec"
 )
@@ -60,7 +61,7 @@ func (r *run) precreate() int {
 		decision = DecisionAlready // never wrap twice
 	} else {
 		if err := checkShim(r.node.ShimPath); err != nil {
-			return r.finish(ExitFailed, DecisionFailed, err)
+			return r.finish(ExitFailed, hwcap.DecisionFailed, err)
 		}
 		wrapped := []string{ShimMountPath, "--mask", m.keep.String(), "--policy", string(m.req.Policy)}
 		mounts := []specs.Mount{{
@@ -88,10 +89,10 @@ func (r *run) precreate() int {
 	}
 	out, err := raw.Marshal()
 	if err != nil {
-		return r.finish(ExitFailed, DecisionFailed, err)
+		return r.finish(ExitFailed, hwcap.DecisionFailed, err)
 	}
 	if _, err := r.h.Stdout.Write(out); err != nil {
-		return r.finish(ExitFailed, DecisionFailed, fmt.Errorf("write config: %w", err))
+		return r.finish(ExitFailed, hwcap.DecisionFailed, fmt.Errorf("write config: %w", err))
 	}
 	return r.finish(ExitOK, decision, nil)
 }

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/spec"
 )
@@ -13,7 +12,7 @@ import (
 // shimCall is what a container's process.args ask hwcap-shim to do.
 type shimCall struct {
 	spec    hwcap.Spec
-	policy  enforce.Policy
+	policy  hwcap.Policy
 	profile bool // --profile FILE: a file inside the image, not checkable here
 }
 
@@ -73,7 +72,7 @@ func parseShimCall(args []string, cfg *spec.Config) (*shimCall, error) {
 		}
 		return "", false
 	}
-	c := &shimCall{policy: enforce.Enforce}
+	c := &shimCall{policy: hwcap.Enforce}
 	if v, ok := get("allow", "HWCAP_ALLOW"); ok {
 		names, err := hwcap.ParseList(v)
 		if err != nil {
@@ -99,7 +98,7 @@ func parseShimCall(args []string, cfg *spec.Config) (*shimCall, error) {
 		c.profile = true
 	}
 	if v, ok := get("policy", "HWCAP_POLICY"); ok {
-		p, err := enforce.ParsePolicy(v)
+		p, err := hwcap.ParsePolicy(v)
 		if err != nil {
 			return nil, fmt.Errorf("hwcap-shim --policy: %w", err)
 		}
@@ -118,7 +117,7 @@ func parseShimCall(args []string, cfg *spec.Config) (*shimCall, error) {
 // policy at least as strict. A --profile inside the image cannot be read
 // from the host and is trusted: the image author chose it.
 func (c *shimCall) covers(m *mask) error {
-	if m.req.Policy == enforce.Enforce && c.policy != enforce.Enforce {
+	if m.req.Policy == hwcap.Enforce && c.policy != hwcap.Enforce {
 		return fmt.Errorf("process.args start hwcap-shim with policy %s, but the annotations ask for enforce", c.policy)
 	}
 	if c.profile {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
 // Field names shared by every hwcap component.
@@ -45,7 +47,7 @@ type Record struct {
 	Mask      string
 	Hidden    []string
 	Policy    string
-	Decision  string
+	Decision  hwcap.Decision
 	Duration  time.Duration
 	Reason    string
 	Err       error
@@ -107,7 +109,7 @@ func (l *Logger) Close() error {
 }
 
 // Log writes r as one line: level error when r.Err is set, warning for the
-// decision "warned", info otherwise.
+// decision hwcap.DecisionWarned, info otherwise.
 func (l *Logger) Log(r Record) error {
 	f := logrus.Fields{}
 	for k, v := range r.Fields {
@@ -123,15 +125,15 @@ func (l *Logger) Log(r Record) error {
 	set(FieldStage, r.Stage)
 	set(FieldMask, r.Mask)
 	set(FieldPolicy, r.Policy)
-	set(FieldDecision, r.Decision)
+	set(FieldDecision, string(r.Decision))
 	set(FieldReason, r.Reason)
 	if len(r.Hidden) > 0 {
 		f[FieldHidden] = r.Hidden
 	}
 	f[FieldDuration] = float64(r.Duration.Microseconds()) / 1000
 	level := logrus.InfoLevel
-	msg := r.Decision
-	if r.Decision == "warned" {
+	msg := string(r.Decision)
+	if r.Decision == hwcap.DecisionWarned {
 		level = logrus.WarnLevel
 	}
 	if r.Err != nil {

@@ -6,14 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/hwcap/hwcap/internal/hwcap"
 )
-
-// annotationPrefix is config.Prefix (spec does not import config).
-const annotationPrefix = "hwcap.dev/"
-
-func isHWCAPKey(k string) bool {
-	return len(k) >= len(annotationPrefix) && strings.EqualFold(k[:len(annotationPrefix)], annotationPrefix)
-}
 
 // ErrDuplicateKey: an hwcap.dev/* annotation appears twice in one document.
 var ErrDuplicateKey = errors.New("duplicate annotation")
@@ -60,7 +55,7 @@ func CheckAnnotationKeys(data []byte) error {
 			if err := dec.Decode(&v); err != nil {
 				return nil
 			}
-			if !isHWCAPKey(k) {
+			if !hwcap.IsAnnotationKey(k) {
 				continue
 			}
 			if member != "annotations" {
@@ -80,7 +75,7 @@ func CheckAnnotationKeys(data []byte) error {
 
 func hasHWCAPKey(m map[string]string) bool {
 	for k := range m {
-		if isHWCAPKey(k) {
+		if hwcap.IsAnnotationKey(k) {
 			return true
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/hwcap/hwcap/internal/atomicfile"
-	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
@@ -48,12 +47,12 @@ type Record struct {
 	ConfigIno   uint64 `json:"configIno"`
 	ConfigMtime int64  `json:"configMtimeNs"`
 
-	Masked  bool           `json:"masked"` // false: the container asked for nothing
-	Keep    hwcap.Words    `json:"keep"`
-	Policy  enforce.Policy `json:"policy,omitempty"`
-	Profile string         `json:"profile,omitempty"`
-	Keys    []string       `json:"keys,omitempty"`
-	Created time.Time      `json:"created"`
+	Masked  bool         `json:"masked"` // false: the container asked for nothing
+	Keep    hwcap.Words  `json:"keep"`
+	Policy  hwcap.Policy `json:"policy,omitempty"`
+	Profile string       `json:"profile,omitempty"`
+	Keys    []string     `json:"keys,omitempty"`
+	Created time.Time    `json:"created"`
 }
 
 // Records are kept per runtime root: containerd gives each namespace its own
@@ -134,7 +133,7 @@ func ReadRecord(runDir, root, runtime, id string) (*Record, error) {
 		return nil, fmt.Errorf("%w %s: version %d id %q (want version %d id %q)", ErrRecord, p, r.Version, r.ID, RecordVersion, id)
 	}
 	if r.Masked {
-		if _, err := enforce.ParsePolicy(string(r.Policy)); err != nil {
+		if _, err := hwcap.ParsePolicy(string(r.Policy)); err != nil {
 			return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
@@ -34,13 +33,13 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &Record{Version: RecordVersion, ID: "c1", Root: "/run/x", Runtime: "/usr/sbin/runc", Bundle: filepath.Dir(cfg), Config: cfg,
-		Masked: true, Keep: hwcap.Words{0xff, 1}, Policy: enforce.Warn, Keys: []string{"hwcap.dev/deny"}, Created: time.Unix(1, 0).UTC()}
+		Masked: true, Keep: hwcap.Words{0xff, 1}, Policy: hwcap.Warn, Keys: []string{"hwcap.dev/deny"}, Created: time.Unix(1, 0).UTC()}
 	r.ConfigIno, r.ConfigMtime = fileID(st)
 	if err := WriteRecord(run, r); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ReadRecord(run, "/run/x", "/usr/sbin/runc", "c1")
-	if err != nil || got == nil || got.Keep != r.Keep || got.Policy != enforce.Warn || !got.Current() {
+	if err != nil || got == nil || got.Keep != r.Keep || got.Policy != hwcap.Warn || !got.Current() {
 		t.Fatalf("ReadRecord = %+v, %v", got, err)
 	}
 	// Another root, same id: a different record.

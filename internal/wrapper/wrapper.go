@@ -288,13 +288,13 @@ func (w *Wrapper) delete() {
 
 // apply masks this process and decides by the container's policy.
 func (w *Wrapper) apply(rec *Record) (int, bool) {
-	out, err := enforce.Self(rec.Keep, rec.Policy, w.node.RunDir)
+	out, err := enforce.MaskSelf(rec.Keep, rec.Policy, w.node.RunDir)
 	w.nodeLog(rec, out, err)
 	w.logged = true
 	if err != nil {
 		return w.fail(ExitRefused, fmt.Errorf("container %s: policy %s: %w", rec.ID, rec.Policy, err)), false
 	}
-	if out.Decision == enforce.DecisionWarned {
+	if out.Decision == hwcap.DecisionWarned {
 		w.logf(LevelWarn, "container %s: policy warn: running without the mask: %s", rec.ID, out.Reason)
 	}
 	return 0, true
@@ -309,7 +309,7 @@ func (w *Wrapper) fail(code int, err error) int {
 		_ = appendLog(p, FormatLine(w.inv.LogFormat, LevelError, msg, w.Now()))
 	}
 	if !w.logged {
-		w.nodeRecord(logging.Record{Decision: "failed", Err: err, Fields: logrus.Fields{"exit": code}})
+		w.nodeRecord(logging.Record{Decision: hwcap.DecisionFailed, Err: err, Fields: logrus.Fields{"exit": code}})
 	}
 	return code
 }
