@@ -60,8 +60,8 @@ type Hook struct {
 	Stdout, Stderr io.Writer
 	// LoadConfig returns the node configuration (config.Load).
 	LoadConfig func() (*config.Node, error)
-	// Self returns the hook's own auxv (the host's words).
-	Self func() (auxv.Vector, error)
+	// OwnAuxv returns the hook's own auxv (the host's words).
+	OwnAuxv func() (auxv.Vector, error)
 	// ReadPID returns /proc/PID/auxv.
 	ReadPID func(pid int) (auxv.Vector, error)
 	// Init returns the auxv of PID 1 of the hook's pid namespace (nil: not
@@ -84,7 +84,7 @@ func Default() *Hook {
 	return &Hook{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		LoadConfig: config.Load,
-		Self:       auxv.ReadSelf,
+		OwnAuxv:    auxv.ReadSelf,
 		ReadPID:    auxv.ReadPID,
 		Init:       func() (auxv.Vector, error) { return auxv.ReadPID(1) },
 		Probe:      probe.Cached,

@@ -43,7 +43,7 @@ func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
 	return &Hook{
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 		LoadConfig: func() (*config.Node, error) { f.loaded++; return f.node, nil },
-		Self: func() (auxv.Vector, error) {
+		OwnAuxv: func() (auxv.Vector, error) {
 			if f.self != nil {
 				return vec(*f.self), nil
 			}

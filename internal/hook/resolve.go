@@ -33,7 +33,7 @@ func (r *run) resolve(annotations map[string]string) (*mask, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, err := r.h.Self()
+	self, err := r.h.OwnAuxv()
 	if err != nil {
 		return nil, fmt.Errorf("%w: read this process's auxv: %w", errCheck, err)
 	}

@@ -32,7 +32,6 @@ type Invocation struct {
 	Root      string
 	Log       string
 	LogFormat string
-	Debug     bool
 
 	// CommandIndex is the index in Args of the command, -1 if none.
 	CommandIndex int
@@ -52,9 +51,6 @@ type Invocation struct {
 	// IDs are the container ids found: create/run/restore/exec have one,
 	// delete may have several.
 	IDs []string
-
-	// Unknown lists options the wrapper did not recognise (for logs).
-	Unknown []string
 }
 
 // ID returns the container id, or "" if none was found.
@@ -63,15 +59,6 @@ func (inv *Invocation) ID() string {
 		return ""
 	}
 	return inv.IDs[len(inv.IDs)-1]
-}
-
-// Globals returns the global options exactly as given (Args before the
-// command), for calling the real runtime's state with the same root.
-func (inv *Invocation) Globals() []string {
-	if inv.CommandIndex < 0 {
-		return inv.Args
-	}
-	return inv.Args[:inv.CommandIndex]
 }
 
 // NeedsMask reports whether the command starts processes in a container.
@@ -128,7 +115,6 @@ type scan struct {
 	flags       []parsedFlag
 	positionals []string
 	stop        int // in-order: index of the first positional (len if none)
-	unknown     []string
 	help        bool
 }
 
@@ -198,7 +184,6 @@ func scanFlags(toks []string, t flagTable, inOrder, guessValue bool) scan {
 		if !long && s.cluster(body, t, take) {
 			continue
 		}
-		s.unknown = append(s.unknown, tok)
 		// An unknown option: with no '=', guess whether the next token is
 		// its value. The command that follows is never a value.
 		if guessValue && !hasEq && i+1 < len(toks) {
@@ -261,7 +246,6 @@ func Parse(args []string) *Invocation {
 	inv := &Invocation{Args: args, CommandIndex: -1}
 	g := scanFlags(args, globalFlags, true, true)
 	inv.Help = g.help
-	inv.Unknown = append(inv.Unknown, g.unknown...)
 	for _, f := range g.flags {
 		switch f.spec.name() {
 		case "root":
@@ -270,8 +254,6 @@ func Parse(args []string) *Invocation {
 			inv.Log = f.value
 		case "log-format":
 			inv.LogFormat = f.value
-		case "debug":
-			inv.Debug = f.value == "" || f.value == "true" || f.value == "1"
 		}
 	}
 	if g.stop >= len(args) {
@@ -300,7 +282,6 @@ func Parse(args []string) *Invocation {
 		return inv
 	}
 	inv.Help = inv.Help || c.help
-	inv.Unknown = append(inv.Unknown, c.unknown...)
 	inv.IDs = c.positionals
 	for _, f := range c.flags {
 		switch f.spec.name() {

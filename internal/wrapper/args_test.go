@@ -13,7 +13,6 @@ func TestParse(t *testing.T) {
 		root      string
 		log       string
 		logFormat string
-		debug     bool
 		help      bool
 		bundle    string
 		config    string
@@ -31,8 +30,8 @@ func TestParse(t *testing.T) {
 		"runc -root value":      {"-root /r create c1", want{cmd: "create", idx: 2, root: "/r", ids: []string{"c1"}, mask: true}},
 		"runc -root=value":      {"-root=/r create c1", want{cmd: "create", idx: 1, root: "/r", ids: []string{"c1"}, mask: true}},
 		"runc root twice":       {"--root /a --root /b state c1", want{cmd: "state", idx: 4, root: "/b"}},
-		"runc debug":            {"--debug create c1", want{cmd: "create", idx: 1, debug: true, ids: []string{"c1"}, mask: true}},
-		"runc -debug":           {"-debug create c1", want{cmd: "create", idx: 1, debug: true, ids: []string{"c1"}, mask: true}},
+		"runc debug":            {"--debug create c1", want{cmd: "create", idx: 1, ids: []string{"c1"}, mask: true}},
+		"runc -debug":           {"-debug create c1", want{cmd: "create", idx: 1, ids: []string{"c1"}, mask: true}},
 		"runc debug=false":      {"--debug=false create c1", want{cmd: "create", idx: 1, ids: []string{"c1"}, mask: true}},
 		"runc systemd-cgroup":   {"--systemd-cgroup create c1", want{cmd: "create", idx: 1, ids: []string{"c1"}, mask: true}},
 		"runc rootless value":   {"--rootless true create c1", want{cmd: "create", idx: 2, ids: []string{"c1"}, mask: true}},
@@ -61,7 +60,7 @@ func TestParse(t *testing.T) {
 		"crun -V":                  {"-V", want{idx: -1, help: true}},
 		"crun -?":                  {"-?", want{idx: -1, help: true}},
 		"crun --usage":             {"--usage", want{idx: -1, help: true}},
-		"crun rootless systemd":    {"--rootless=true --systemd-cgroup --debug exec c1 true", want{cmd: "exec", idx: 3, debug: true, ids: []string{"c1"}, mask: true}},
+		"crun rootless systemd":    {"--rootless=true --systemd-cgroup --debug exec c1 true", want{cmd: "exec", idx: 3, ids: []string{"c1"}, mask: true}},
 		"podman crun form":         {"--root /run/crun --systemd-cgroup --log /x/l --log-format=json run --bundle /b --pid-file /p --detach c1", want{cmd: "run", idx: 6, root: "/run/crun", log: "/x/l", logFormat: "json", bundle: "/b", ids: []string{"c1"}, mask: true}},
 		"crun config -f":           {"create -f alt.json c1", want{cmd: "create", idx: 0, config: "alt.json", ids: []string{"c1"}, mask: true}},
 		"crun config --config=":    {"run --config=/x.json -b /b c1", want{cmd: "run", idx: 0, config: "/x.json", bundle: "/b", ids: []string{"c1"}, mask: true}},
@@ -139,7 +138,7 @@ func TestParse(t *testing.T) {
 			}
 			got := want{
 				cmd: inv.Command, idx: inv.CommandIndex, root: inv.Root, log: inv.Log,
-				logFormat: inv.LogFormat, debug: inv.Debug, help: inv.Help,
+				logFormat: inv.LogFormat, help: inv.Help,
 				bundle: inv.Bundle, config: inv.ConfigName, ids: inv.IDs, mask: inv.NeedsMask(),
 			}
 			w := tc.want
@@ -187,14 +186,6 @@ func TestInvocationPaths(t *testing.T) {
 				t.Errorf("ID = %q, want %q", got, tc.id)
 			}
 		})
-	}
-}
-
-func TestGlobals(t *testing.T) {
-	argv := []string{"--root", "/r", "--log=/l", "exec", "-t", "c1", "sh"}
-	inv := Parse(argv)
-	if got, want := inv.Globals(), argv[:3]; !reflect.DeepEqual(got, want) {
-		t.Errorf("Globals = %q, want %q", got, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,11 +16,26 @@ func TestValidID(t *testing.T) {
 	for id, want := range map[string]bool{
 		"c1": true, "abc-DEF_1.2+3": true, "": false, ".": false, "..": false, "a/b": false,
 		"../x": false, "a b": false, "a\nb": false, strings.Repeat("a", 1025): false,
+		strings.Repeat("a", 1024): true, "...": true, "+": true, "c1\n": false, "\x00": false, "é": false,
 	} {
 		if got := ValidID(id); got != want {
 			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
 		}
 	}
+}
+
+// FuzzValidID: the byte loop accepts exactly what runc's old pattern did.
+func FuzzValidID(f *testing.F) {
+	for _, s := range []string{"c1", ".", "..", "a/b", "a\n", "é", "x+y-z_.0"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(`^[\w+\-.]+$`)
+	f.Fuzz(func(t *testing.T, id string) {
+		want := len(id) <= 1024 && id != "." && id != ".." && re.MatchString(id)
+		if got := ValidID(id); got != want {
+			t.Fatalf("ValidID(%q) = %v, pattern says %v", id, got, want)
+		}
+	})
 }
 
 func TestRecordRoundTrip(t *testing.T) {

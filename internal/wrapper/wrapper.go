@@ -105,7 +105,7 @@ func (w *Wrapper) Run() int {
 	if env == "" {
 		names = w.node.Runtimes
 	}
-	rt, err := Lookup(names, w.Getenv("PATH"), Self())
+	rt, err := Lookup(names, w.Getenv("PATH"), ownExecutable())
 	if err != nil {
 		code := ExitNotFound
 		if errors.Is(err, ErrBadRuntime) {
@@ -306,7 +306,7 @@ func (w *Wrapper) fail(code int, err error) int {
 	msg := "hwcap-runtime: " + oneLine(err.Error())
 	fmt.Fprintln(w.Stderr, msg)
 	if p, ok := logFilePath(w.inv.Log); ok {
-		_ = appendLog(p, FormatLine(w.inv.LogFormat, LevelError, msg, w.Now()))
+		_ = appendLog(p, formatLine(w.inv.LogFormat, LevelError, msg, w.Now()))
 	}
 	if !w.logged {
 		w.nodeRecord(logging.Record{Decision: hwcap.DecisionFailed, Err: err, Fields: logrus.Fields{"exit": code}})
@@ -316,10 +316,10 @@ func (w *Wrapper) fail(code int, err error) int {
 
 // logf writes a line where the runtime writes its own logs: the --log
 // file, else stderr (runc's default). Never stdout.
-func (w *Wrapper) logf(level, format string, args ...any) {
+func (w *Wrapper) logf(level logrus.Level, format string, args ...any) {
 	msg := "hwcap-runtime: " + oneLine(fmt.Sprintf(format, args...))
 	if p, ok := logFilePath(w.inv.Log); ok {
-		if appendLog(p, FormatLine(w.inv.LogFormat, level, msg, w.Now())) == nil {
+		if appendLog(p, formatLine(w.inv.LogFormat, level, msg, w.Now())) == nil {
 			return
 		}
 	}
