@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Installs, from Debian's packages, everything the demo and the tests use.
+# install-deps.sh [--demo]: installs, from Debian's packages, what the tests
+# use (make deps, make check), or with --demo only what make demo needs: the
+# C compiler and static libc that build hwcap-runtime's front end, runc,
+# a static busybox for the container and python3 for the demo script.
 # Idempotent; needs root. Go itself (1.26+) must already be on PATH.
 set -euo pipefail
-need=(runc crun podman containerd docker.io criu strace file cpio busybox-static gcc libc6-dev shellcheck
-      build-essential flex bison bc libelf-dev libssl-dev xz-utils patch
-      qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-      gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
+demo=(runc busybox-static python3 gcc libc6-dev)
+tests=("${demo[@]}" crun podman containerd docker.io criu strace file cpio shellcheck
+       build-essential flex bison bc libelf-dev libssl-dev xz-utils patch
+       qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+       gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
+case ${1:-} in
+--demo) need=("${demo[@]}") ;;
+"") need=("${tests[@]}") ;;
+*) echo "usage: install-deps.sh [--demo]" >&2; exit 2 ;;
+esac
 if [ "$(id -u)" != 0 ]; then
 	echo "install-deps: run as root (sudo make ...)" >&2; exit 1
 fi
@@ -16,8 +25,10 @@ missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-# Newer suites, pinned low, for linux-source-7.3 and test kernels only.
-if ! grep -rqs trixie-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+updated=1
+# The tests' kernels need linux-source-7.3 from newer suites, pinned low so
+# that nothing else is taken from them. The demo needs none of it.
+if [ "${1:-}" != --demo ] && ! grep -rqs trixie-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
 	cat > /etc/apt/sources.list.d/hwcap-trixie.sources <<'SRC'
 Types: deb
 URIs: http://deb.debian.org/debian
@@ -28,12 +39,13 @@ SRC
 	printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n\nPackage: *\nPin: release n=trixie-backports\nPin-Priority: 100\n' \
 		> /etc/apt/preferences.d/hwcap-trixie
 	updated=
-else
-	updated=1
 fi
 if [ ${#missing[@]} -gt 0 ] || [ -z "$updated" ]; then
 	apt-get update -q
 fi
 if [ ${#missing[@]} -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+	echo "install-deps: all ${#need[@]} packages present (${need[*]})"
 fi
