@@ -131,6 +131,8 @@ func TestExecWithoutRecordFailsClosed(t *testing.T) {
 		"runc json does not exist": {`echo '{"level":"error","msg":"container does not exist","time":"x"}' >&2; exit 1`, true},
 		"crun does not exist":      {`for a; do last=$a; done; echo "error opening file \` + "`" + `/run/crun/$last/status\` + "`" + `: No such file or directory" >&2; exit 1`, true},
 		"other error":              {`echo 'permission denied' >&2; exit 1`, false},
+		"control chars in error":   {`printf 'container \033[2K\nhwcap-runtime: container c1: masked\n' >&2; exit 1`, false},
+		"control chars in bundle":  {`printf '{"bundle":"/x\\u001b[2K\\nforged"}'`, false},
 		"killed":                   {`kill -9 $$`, false},
 		"garbage":                  {`echo 'not json'`, false},
 		"exit 0 no bundle":         {`echo '{"id":"c1"}'`, false},
