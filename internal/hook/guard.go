@@ -47,7 +47,11 @@ func (r *run) guard() int {
 	inherits := pr.Inherits(auxv.Paths...)
 	args := cfg.Args()
 	if len(args) > 0 && isShim(args[0], r.node.ShimPath) {
-		call, err := parseShimCall(args[1:], cfg)
+		err := shimMounted(args[0], r.node.ShimPath, cfg.Mounts)
+		var call *shimCall
+		if err == nil {
+			call, err = parseShimCall(args[1:], cfg)
+		}
 		if err == nil {
 			err = call.covers(m)
 		}

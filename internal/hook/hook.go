@@ -125,7 +125,7 @@ func (h *Hook) Run(args []string) int {
 	case StagePoststart:
 		return r.poststart()
 	}
-	fmt.Fprintf(h.Stderr, "hwcap-hook: unknown stage %q (want createRuntime, prestart, precreate or poststart)\n", args[0])
+	h.printf("unknown stage %q (want createRuntime, prestart, precreate or poststart)", args[0])
 	return ExitInvalid
 }
 
@@ -152,7 +152,7 @@ func (r *run) setup(container string) error {
 	l, err := logging.Open(n.LogFile, "hwcap-hook")
 	if err != nil {
 		// Not fatal: the decision matters more than the record of it.
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: warning: %v\n", err)
+		r.h.printf("warning: %v", err)
 		l, _ = logging.Open("", "hwcap-hook")
 	}
 	r.log = l
@@ -170,15 +170,15 @@ func (r *run) finish(code int, decision hwcap.Decision, err error) int {
 	}
 	if r.log != nil {
 		if lerr := r.log.Log(r.rec); lerr != nil {
-			fmt.Fprintf(r.h.Stderr, "hwcap-hook: warning: %v\n", lerr)
+			r.h.printf("warning: %v", lerr)
 		}
 		r.log.Close()
 	}
 	switch {
 	case err != nil:
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s\n", oneLine(r.prefix()+err.Error()))
+		r.h.printf("%s%v", r.prefix(), err)
 	case decision == hwcap.DecisionWarned:
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: warning: %s\n", oneLine(r.prefix()+r.rec.Reason+" (policy warn: starting it anyway)"))
+		r.h.printf("warning: %s%s (policy warn: starting it anyway)", r.prefix(), r.rec.Reason)
 	}
 	return code
 }
@@ -190,7 +190,14 @@ func (r *run) prefix() string {
 	return "container " + r.rec.Container + ": "
 }
 
-func oneLine(s string) string { return logging.OneLine(s) }
+// printf writes one line to stderr, prefixed "hwcap-hook: ". Every line
+// the hook prints goes through here: its text quotes tenant input
+// (annotation keys and values, container ids, config.json's bytes in a
+// decoder's error), so it passes through logging.OneLine, which escapes
+// control characters and joins lines.
+func (h *Hook) printf(format string, args ...any) {
+	fmt.Fprintln(h.Stderr, "hwcap-hook: "+logging.OneLine(fmt.Sprintf(format, args...)))
+}
 
 // invalid classifies an input error.
 func (r *run) invalid(err error) int { return r.finish(ExitInvalid, DecisionInvalid, err) }

@@ -97,10 +97,17 @@ func newFake(t *testing.T, policy hwcap.Policy) *fake {
 }
 
 // bundle writes a config.json with args and returns the bundle directory.
+// When args[0] names the shim, the config bind-mounts newFake's shimPath
+// there read-only, as precreate does (TestGuardShimMustBeTheNodesShim
+// covers configs without that mount).
 func bundle(t *testing.T, args []string, env ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	data, _ := json.Marshal(map[string]any{"ociVersion": "1.0.2", "process": map[string]any{"args": args, "env": env, "cwd": "/"}})
+	cfg := map[string]any{"ociVersion": "1.0.2", "process": map[string]any{"args": args, "env": env, "cwd": "/"}}
+	if len(args) > 0 && isShim(args[0], "/usr/local/bin/hwcap-shim") {
+		cfg["mounts"] = []specs.Mount{{Destination: args[0], Type: "bind", Source: "/usr/local/bin/hwcap-shim", Options: []string{"bind", "ro"}}}
+	}
+	data, _ := json.Marshal(cfg)
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func (r *run) shimEntrypoint(bundle string, m *mask) bool {
 		return false
 	}
 	args := cfg.Args()
-	if len(args) == 0 || !isShim(args[0], r.node.ShimPath) {
+	if len(args) == 0 || !isShim(args[0], r.node.ShimPath) || shimMounted(args[0], r.node.ShimPath, cfg.Mounts) != nil {
 		return false
 	}
 	call, err := parseShimCall(args[1:], cfg)

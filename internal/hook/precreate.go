@@ -20,22 +20,22 @@ import (
 func (r *run) precreate() int {
 	data, err := spec.ReadAllLimited(r.h.Stdin)
 	if err != nil {
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: %v\n", err)
+		r.h.printf("precreate: %v", err)
 		return ExitInvalid
 	}
 	raw, err := spec.ParseRawConfig(data)
 	if err != nil {
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: %v\n", err)
+		r.h.printf("precreate: %v", err)
 		return ExitInvalid
 	}
 	ann, err := raw.Annotations()
 	if err != nil {
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: %v\n", err)
+		r.h.printf("precreate: %v", err)
 		return ExitInvalid
 	}
 	if !config.HasAnnotations(ann) {
 		if _, err := r.h.Stdout.Write(data); err != nil {
-			fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: write config: %v\n", err)
+			r.h.printf("precreate: write config: %v", err)
 			return ExitFailed
 		}
 		return ExitOK
@@ -58,6 +58,13 @@ func (r *run) precreate() int {
 	}
 	decision := DecisionWrapped
 	if isShim(args[0], r.node.ShimPath) {
+		mounts, err := raw.Mounts()
+		if err == nil {
+			err = shimMounted(args[0], r.node.ShimPath, mounts)
+		}
+		if err != nil {
+			return r.invalid(err)
+		}
 		decision = DecisionAlready // never wrap twice
 	} else {
 		if err := checkShim(r.node.ShimPath); err != nil {

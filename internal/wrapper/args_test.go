@@ -158,32 +158,29 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestInvocationPaths(t *testing.T) {
-	tests := map[string]struct {
-		argv       []string
-		bundle     string
-		configPath string
-		id         string
-	}{
-		"default cwd":       {[]string{"create", "c1"}, "/cwd", "/cwd/config.json", "c1"},
-		"relative bundle":   {[]string{"create", "-b", "b", "c1"}, "/cwd/b", "/cwd/b/config.json", "c1"},
-		"absolute bundle":   {[]string{"create", "-b", "/x/y/", "c1"}, "/x/y", "/x/y/config.json", "c1"},
-		"crun config name":  {[]string{"create", "-f", "alt.json", "-b", "/x", "c1"}, "/x", "/x/alt.json", "c1"},
-		"crun config abs":   {[]string{"create", "--config", "/etc/c.json", "c1"}, "/cwd", "/etc/c.json", "c1"},
-		"unknown value id":  {[]string{"create", "--newvalue", "v", "c1"}, "/cwd", "/cwd/config.json", "c1"},
-		"dotdot normalised": {[]string{"create", "-b", "../b", "c1"}, "/b", "/b/config.json", "c1"},
-	}
-	for name, tc := range tests {
+// TestSetBundle: the wrapper replaces exactly the token that holds the
+// last --bundle value, in every form runc and crun accept.
+func TestSetBundle(t *testing.T) {
+	for name, tc := range map[string]struct{ argv, want []string }{
+		"long":             {[]string{"--root", "/r", "create", "--bundle", "lnk/../b", "c1"}, []string{"--root", "/r", "create", "--bundle", "/P", "c1"}},
+		"long eq":          {[]string{"create", "--bundle=lnk/../b", "c1"}, []string{"create", "--bundle=/P", "c1"}},
+		"short":            {[]string{"run", "-b", "b", "c1"}, []string{"run", "-b", "/P", "c1"}},
+		"short glued":      {[]string{"run", "-bb", "c1"}, []string{"run", "-b/P", "c1"}},
+		"cluster":          {[]string{"run", "-db", "b", "c1"}, []string{"run", "-db", "/P", "c1"}},
+		"single dash long": {[]string{"create", "-bundle", "b", "c1"}, []string{"create", "-bundle", "/P", "c1"}},
+		"last wins":        {[]string{"create", "-b", "a", "c1", "--bundle", "b"}, []string{"create", "-b", "a", "c1", "--bundle", "/P"}},
+		"none":             {[]string{"create", "c1"}, []string{"create", "c1"}},
+		"no value":         {[]string{"create", "c1", "--bundle"}, []string{"create", "c1", "--bundle"}},
+	} {
 		t.Run(name, func(t *testing.T) {
+			orig := append([]string(nil), tc.argv...)
 			inv := Parse(tc.argv)
-			if got := inv.BundleDir("/cwd"); got != tc.bundle {
-				t.Errorf("BundleDir = %q, want %q", got, tc.bundle)
+			inv.SetBundle("/P")
+			if !reflect.DeepEqual(inv.Args, tc.want) || !reflect.DeepEqual(tc.argv, orig) {
+				t.Fatalf("Args %q (input now %q), want %q", inv.Args, tc.argv, tc.want)
 			}
-			if got := inv.ConfigPath("/cwd"); got != tc.configPath {
-				t.Errorf("ConfigPath = %q, want %q", got, tc.configPath)
-			}
-			if got := inv.ID(); got != tc.id {
-				t.Errorf("ID = %q, want %q", got, tc.id)
+			if again := Parse(inv.Args); again.Bundle != inv.Bundle || again.ID() != inv.ID() {
+				t.Fatalf("reparsed: bundle %q id %q, want %q %q", again.Bundle, again.ID(), inv.Bundle, inv.ID())
 			}
 		})
 	}
@@ -216,7 +213,13 @@ func FuzzParse(f *testing.F) {
 		} else if inv.Command != "" {
 			t.Fatalf("command %q without index", inv.Command)
 		}
-		_ = inv.ConfigPath("/")
-		_ = inv.BundleDir("/")
+		// SetBundle changes the bundle and nothing else a parser sees.
+		if inv.Bundle != "" && inv.bundleAt >= 0 {
+			inv.SetBundle("/P")
+			again := Parse(inv.Args)
+			if again.Bundle != "/P" || again.Command != inv.Command || !reflect.DeepEqual(again.IDs, inv.IDs) || again.Root != inv.Root {
+				t.Fatalf("after SetBundle %q parses as bundle %q command %q ids %q", inv.Args, again.Bundle, again.Command, again.IDs)
+			}
+		}
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/hwcap/hwcap/internal/atomicfile"
 	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/spec"
 )
 
 // RecordVersion is the format version of a container record.
@@ -109,28 +109,16 @@ func ReadRecord(runDir, root, runtime, id string) (*Record, error) {
 		return nil, nil
 	}
 	p := RecordPath(runDir, root, runtime, id)
-	f, err := os.Open(p)
+	data, st, err := spec.ReadRegular(p, maxRecordSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
-	}
 	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0 || !st.Mode().IsRegular() {
+	if !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0 {
 		return nil, fmt.Errorf("%w %s: not a regular file owned by uid %d and writable only by it", ErrRecord, p, os.Geteuid())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxRecordSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
-	}
-	if len(data) > maxRecordSize {
-		return nil, fmt.Errorf("%w %s: larger than %d bytes", ErrRecord, p, maxRecordSize)
 	}
 	var r Record
 	dec := json.NewDecoder(bytes.NewReader(data))

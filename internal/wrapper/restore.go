@@ -59,7 +59,7 @@ func (w *Wrapper) restoreCheck() (int, bool) {
 	if err != nil {
 		return w.fail(ExitRefused, fmt.Errorf("container %s: current directory: %w", id, err)), false
 	}
-	pol := w.restorePolicy(cwd)
+	pol := w.restorePolicy()
 	dir := ImagePath(w.inv, cwd)
 	rec := logging.Record{Stage: CmdRestore, Policy: string(pol), Fields: logrus.Fields{"images": dir}}
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
@@ -97,8 +97,8 @@ func (w *Wrapper) restoreCheck() (int, bool) {
 // restorePolicy is the container's hwcap.dev/policy when its annotations
 // ask for a mask, else the node's default. Bad annotations are reported by
 // the mask step that follows; here they mean the node's default.
-func (w *Wrapper) restorePolicy(cwd string) hwcap.Policy {
-	ann, _, err := ReadAnnotations(w.inv.ConfigPath(cwd))
+func (w *Wrapper) restorePolicy() hwcap.Policy {
+	_, ann, err := readBundle(w.inv)
 	if err == nil {
 		if req, err := w.node.Request(w.own.withDefault(ann)); err == nil && req != nil && req.Policy != "" {
 			return req.Policy
