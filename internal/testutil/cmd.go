@@ -183,12 +183,14 @@ func run(t testing.TB, c Cmd) *Result {
 		res.Err = err
 		return res
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	var waitErr error
+	done := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(done) }()
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
-	case res.Err = <-done:
+	case <-done:
+		res.Err = waitErr
 	case <-timer.C:
 		killed := KillTree(cmd.Process.Pid, mark)
 		select {
