@@ -25,23 +25,49 @@ missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# Newer suites, pinned low (installed only when asked for by name or with
+# -t; never an upgrade of the host's packages): trixie and trixie-backports
+# for linux-source-7.3 and test kernels, and the suite test/criu/criu.env
+# names for CRIU (test/criu/fetch.sh downloads from it; nothing from it is
+# installed). The CRIU suite is pinned below trixie so that a package both
+# carry still resolves to trixie's.
+# shellcheck source=/dev/null # test/criu/criu.env: CRIU_SUITE, CRIU_VERSION
+. "$(dirname "$0")/../test/criu/criu.env"
+# shellcheck source=/dev/null
+host=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+# listed SUITE: whether an apt source (one-line or deb822) names SUITE.
+listed() {
+	grep -hsE "^[[:space:]]*(Suites:([[:space:]]+[^[:space:]]+)*[[:space:]]+$1([[:space:]]|\$)|deb[[:space:]]+(\[[^]]*\][[:space:]]+)?[^[:space:]]+[[:space:]]+$1([[:space:]]|\$))" \
+		/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources >/dev/null
+}
+# add_suites NAME PRIORITY SUITE...: an apt source file hwcap-NAME for the
+# SUITEs not listed yet, each pinned to PRIORITY.
+add_suites() {
+	local name=$1 prio=$2 s new=()
+	shift 2
+	for s in "$@"; do
+		[ "$s" = "$host" ] || listed "$s" || new+=("$s")
+	done
+	[ ${#new[@]} -gt 0 ] || return 0
+	printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+		"${new[*]}" >"/etc/apt/sources.list.d/hwcap-$name.sources"
+	for s in "${new[@]}"; do printf 'Package: *\nPin: release n=%s\nPin-Priority: %s\n\n' "$s" "$prio"; done \
+		>"/etc/apt/preferences.d/hwcap-$name"
+	echo "install-deps: added apt source(s) ${new[*]} (pinned to $prio)" >&2
+}
 updated=1
-# The tests' kernels need linux-source-7.3 from newer suites, pinned low so
-# that nothing else is taken from them. The demo needs none of it.
-if [ "${1:-}" != --demo ] && ! grep -rqs trixie-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
-	cat > /etc/apt/sources.list.d/hwcap-trixie.sources <<'SRC'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: trixie trixie-backports
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-	printf 'Package: *\nPin: release n=trixie\nPin-Priority: 100\n\nPackage: *\nPin: release n=trixie-backports\nPin-Priority: 100\n' \
-		> /etc/apt/preferences.d/hwcap-trixie
-	updated=
+# The demo needs none of these suites.
+if [ "${1:-}" != --demo ]; then
+	add_suites trixie 100 trixie trixie-backports
+	add_suites "$CRIU_SUITE" 50 "$CRIU_SUITE"
+	# apt's lists must know every suite used (a source added by an earlier,
+	# interrupted run has none yet).
+	for s in trixie-backports "$CRIU_SUITE"; do
+		apt-cache policy 2>/dev/null | grep -q "n=$s," || updated=
+	done
 fi
 if [ ${#missing[@]} -gt 0 ] || [ -z "$updated" ]; then
-	apt-get update -q
+	apt-get -o DPkg::Lock::Timeout=600 update -q
 fi
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "install-deps: installing ${missing[*]}"
