@@ -14,7 +14,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
 // EnvConfig names the environment variable that overrides DefaultPath.
@@ -40,7 +40,7 @@ var defaultJSON []byte
 type Node struct {
 	// DefaultPolicy applies to containers that request a mask without
 	// hwcap.dev/policy.
-	DefaultPolicy enforce.Policy `json:"defaultPolicy"`
+	DefaultPolicy hwcap.Policy `json:"defaultPolicy"`
 	// ProfileDir holds the admin profiles named by hwcap.dev/profile.
 	ProfileDir string `json:"profileDir"`
 	// LogFile receives one JSON line per hook or wrapper run ("" = none).
@@ -154,7 +154,7 @@ func parseOnto(n *Node, data []byte, name string) (*Node, error) {
 }
 
 func (n *Node) validate() error {
-	pol, err := enforce.ParsePolicy(string(n.DefaultPolicy))
+	pol, err := hwcap.ParsePolicy(string(n.DefaultPolicy))
 	if err != nil {
 		return fmt.Errorf("field defaultPolicy: %w", err)
 	}

@@ -14,8 +14,13 @@
 //     update, spec, checkpoint, mounts: exec the real runtime.
 //   - create, run: when the bundle's config.json holds no "hwcap.dev/" in
 //     any letter case and no JSON escape that could spell it (\u, \/), and
-//     no --hwcap-* option was given. It leaves a marker
-//     RunDir/containers/<root key>/<id>.plain naming that config file.
+//     no --hwcap-* option was given. The bundle directory is opened as the
+//     runtime's chdir resolves it and config.json read relative to it
+//     (regular file, not a symlink, O_NONBLOCK|O_NOCTTY); a bundle given
+//     other than as its physical path (a symlink, "..") is the Go
+//     wrapper's, which passes the runtime the physical path. It leaves a
+//     marker RunDir/containers/<root key>/<id>.plain naming that config
+//     file by its physical path.
 //   - exec: when that marker exists, no Go record <id>.json does, and the
 //     config it names is still clean.
 //   - delete, restore, --help and everything else: the Go wrapper.
@@ -33,6 +38,9 @@
 // identity (device, inode, size, mtime, ctime); a changed, replaced or
 // removed configuration makes it stale, and the next call is the Go
 // wrapper's, which validates the new file and writes a new front file.
+// A front file that recorded the default path as absent counts only while
+// $HWCAP_CONFIG is unset: a missing file it names is the Go wrapper's
+// error.
 // The front file, record directory and marker must be owned by the
 // effective user and writable by nobody else. HWCAP_FRONT=off turns the
 // front end off.

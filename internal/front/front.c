@@ -362,7 +362,12 @@ static char *next_line(char **s)
 	return l;
 }
 
-static int stat_matches(const char *cfg, const char *fields)
+/* stat_matches reports whether the node configuration cfg still has the
+ * identity the front file recorded. "absent" (the built-in defaults) holds
+ * only for the default path when $HWCAP_CONFIG does not name it: a file
+ * that $HWCAP_CONFIG names and that does not exist is an error for the Go
+ * wrapper (config.Load), never a reason to pass a call through. */
+static int stat_matches(const char *cfg, int explicit, const char *fields)
 {
 	struct stat st;
 	unsigned long long v[7];
@@ -370,7 +375,7 @@ static int stat_matches(const char *cfg, const char *fields)
 	const char *p = fields;
 
 	if (strcmp(fields, "absent") == 0)
-		return stat(cfg, &st) < 0 && errno == ENOENT && strcmp(cfg, DEFAULT_CONFIG) == 0;
+		return !explicit && stat(cfg, &st) < 0 && errno == ENOENT && strcmp(cfg, DEFAULT_CONFIG) == 0;
 	for (int k = 0; k < 7; k++) {
 		if (*p < '0' || *p > '9')
 			return 0;
@@ -388,7 +393,7 @@ static int stat_matches(const char *cfg, const char *fields)
 	       v[5] == (unsigned long long)st.st_ctim.tv_sec && v[6] == (unsigned long long)st.st_ctim.tv_nsec;
 }
 
-static int read_front(const char *dir, const char *cfg, struct front *f)
+static int read_front(const char *dir, const char *cfg, int explicit, struct front *f)
 {
 	char path[PATH_MAX], *s, *l;
 
@@ -405,7 +410,7 @@ static int read_front(const char *dir, const char *cfg, struct front *f)
 		return -1;
 	if (!(l = next_line(&s)) || strncmp(l, "config ", 7) != 0 || strcmp(l + 7, cfg) != 0)
 		return -1;
-	if (!(l = next_line(&s)) || strncmp(l, "stat ", 5) != 0 || !stat_matches(cfg, l + 5))
+	if (!(l = next_line(&s)) || strncmp(l, "stat ", 5) != 0 || !stat_matches(cfg, explicit, l + 5))
 		return -1;
 	if (!(l = next_line(&s)) || strncmp(l, "run-dir /", 9) != 0)
 		return -1;
@@ -420,12 +425,15 @@ static int read_front(const char *dir, const char *cfg, struct front *f)
 	return 0;
 }
 
-/* config_clean reports whether the OCI config at path certainly has no
- * hwcap.dev/ annotation: its bytes hold no "hwcap.dev/" in any case and no
- * JSON escape that could spell one (\u, \/). A file the Go wrapper would
- * refuse (not regular, too large, unreadable) is not clean either, so the
- * Go wrapper reports it. */
-static int config_clean(const char *path)
+/* config_clean reports whether the OCI config name, relative to the
+ * directory dfd (or absolute), certainly has no hwcap.dev/ annotation: its
+ * bytes hold no "hwcap.dev/" in any case and no JSON escape that could
+ * spell one (\u, \/). It is opened as the Go wrapper opens it
+ * (spec.ReadRegularAt): no symlink as the last component, without blocking
+ * on a FIFO or taking a terminal, and must be a regular file of at most
+ * MAX_BUNDLE_CONFIG bytes; anything else is not clean either, so the Go
+ * wrapper reports it. */
+static int config_clean(int dfd, const char *name)
 {
 	static const char key[] = "hwcap.dev/";
 	const size_t kl = sizeof(key) - 1;
@@ -433,7 +441,7 @@ static int config_clean(const char *path)
 	char *buf;
 	size_t got = 0, cap;
 	int clean = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0)
 		return 0;
@@ -469,6 +477,50 @@ static int config_clean(const char *path)
 	}
 	free(buf);
 	return clean;
+}
+
+/* bundle_dir opens the bundle directory b (NULL or "" = the current
+ * directory) as the runtime's chdir resolves it and puts its physical path
+ * (/proc/self/fd/N) in out. It returns the descriptor, or -1 when the
+ * directory cannot be opened or b does not name it by that very path (a
+ * symlink, "..", "//" or a relative path that is not the current
+ * directory's physical path joined with b): the Go wrapper then passes the
+ * runtime the physical path (wrapper.Invocation.SetBundle). */
+static int bundle_dir(const char *b, char *out, size_t n)
+{
+	char link[64], want[PATH_MAX];
+	ssize_t l;
+	size_t wl;
+	int dfd = open(b && *b ? b : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return -1;
+	if ((size_t)snprintf(link, sizeof(link), "/proc/self/fd/%d", dfd) >= sizeof(link))
+		goto fail;
+	l = readlink(link, out, n - 1);
+	if (l <= 0 || (size_t)l >= n - 1 || out[0] != '/')
+		goto fail;
+	out[l] = '\0';
+	if (!b || !*b)
+		return dfd; /* the current directory: nothing to compare */
+	if (b[0] == '/') {
+		if ((size_t)snprintf(want, sizeof(want), "%s", b) >= sizeof(want))
+			goto fail;
+	} else {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    (size_t)snprintf(want, sizeof(want), "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, b) >= sizeof(want))
+			goto fail;
+	}
+	wl = strlen(want);
+	while (wl > 1 && want[wl - 1] == '/')
+		want[--wl] = '\0';
+	if (strcmp(want, out) != 0)
+		goto fail;
+	return dfd;
+fail:
+	close(dfd);
+	return -1;
 }
 
 /* record_dir is wrapper.recordDir: RUNDIR/containers/<fnv of the root key>. */
@@ -523,6 +575,7 @@ int front_decide(int argc, char **argv, char **envp, const char *dir, char *runt
 {
 	struct front_args a;
 	const char *env_rt, *path, *cfg, *off;
+	int explicit;
 	static struct front f; /* 16 KiB: not on the stack of a constructor */
 	char recdir[PATH_MAX], p[PATH_MAX];
 	struct stat st;
@@ -542,9 +595,10 @@ int front_decide(int argc, char **argv, char **envp, const char *dir, char *runt
 		return lookup(&env_rt, 1, path, runtime, n) ? FRONT_PASS : FRONT_GO;
 
 	cfg = env_get(envp, "HWCAP_CONFIG");
-	if (!cfg || !*cfg)
+	explicit = cfg && *cfg;
+	if (!explicit)
 		cfg = DEFAULT_CONFIG;
-	if (read_front(dir, cfg, &f) < 0)
+	if (read_front(dir, cfg, explicit, &f) < 0)
 		return FRONT_GO;
 	if (env_rt ? !lookup(&env_rt, 1, path, runtime, n) : !lookup(f.runtimes, f.nrt, path, runtime, n))
 		return FRONT_GO;
@@ -560,23 +614,17 @@ int front_decide(int argc, char **argv, char **envp, const char *dir, char *runt
 		return FRONT_GO;
 
 	if (a.kind == FRONT_CREATE) {
-		char cwd[PATH_MAX], cfgpath[PATH_MAX];
-		const char *b = a.bundle;
-		int r;
+		char dirpath[PATH_MAX], cfgpath[PATH_MAX];
+		int dfd = bundle_dir(a.bundle, dirpath, sizeof(dirpath)), clean;
 
-		if (!b || !*b || b[0] != '/') {
-			if (!getcwd(cwd, sizeof(cwd)))
-				return FRONT_GO;
-		}
-		if (!b || !*b)
-			r = snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", cwd);
-		else if (b[0] == '/')
-			r = snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", b);
-		else
-			r = snprintf(cfgpath, sizeof(cfgpath), "%s/%s/config.json", cwd, b);
-		if (r < 0 || (size_t)r >= sizeof(cfgpath) || strchr(cfgpath, '\n'))
+		if (dfd < 0)
 			return FRONT_GO;
-		if (!config_clean(cfgpath))
+		clean = config_clean(dfd, "config.json");
+		close(dfd);
+		if (!clean)
+			return FRONT_GO;
+		if ((size_t)snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", strcmp(dirpath, "/") == 0 ? "" : dirpath) >= sizeof(cfgpath) ||
+		    strchr(cfgpath, '\n'))
 			return FRONT_GO;
 		write_marker(f.rundir, recdir, a.id, cfgpath);
 		return FRONT_CREATE;
@@ -595,7 +643,7 @@ int front_decide(int argc, char **argv, char **envp, const char *dir, char *runt
 		if (ml < 2 || m[0] != '/' || m[ml - 1] != '\n')
 			return FRONT_GO;
 		m[ml - 1] = '\0';
-		if (strchr(m, '\n') || !config_clean(m))
+		if (strchr(m, '\n') || !config_clean(AT_FDCWD, m))
 			return FRONT_GO;
 		return FRONT_EXEC;
 	}

@@ -1,6 +1,9 @@
 // Package wrapper is hwcap-runtime: an OCI runtime that is invoked exactly
 // like runc or crun, masks the AT_HWCAP* words of the processes the real
-// runtime starts, and execs the real runtime with its argv unchanged.
+// runtime starts, and execs the real runtime with its argv unchanged
+// (except a --bundle that names the bundle through a symlink or "..",
+// which becomes the directory's physical path: the one whose config.json
+// the wrapper read).
 //
 // A hook cannot change what runs, and no hook runs on exec: processes that
 // kubectl exec, podman exec or a containerd exec probe start are not
@@ -13,11 +16,14 @@
 //
 // Per command:
 //   - create, run, restore: annotations from the bundle's config.json
-//     (crun's --config file name honoured), resolved by the node
+//     (crun's --config file name honoured), read through internal/spec
+//     from the bundle directory as the runtime resolves it, resolved by the node
 //     configuration; a record RunDir/containers/<root-hash>/<id>.json
 //     keeps the mask for later execs.
 //   - exec: the record's mask; without a (current) record, the bundle
-//     that "<runtime> --root R state ID" reports.
+//     that "<runtime> --root R state ID" reports. Only a definite "no such
+//     container" from it lets the exec pass unmasked; any other failure
+//     refuses it under the node's enforce (warns under warn).
 //   - delete: the record is removed before the exec (the wrapper cannot
 //     act after it); a failed delete only costs a later exec a state call.
 //   - every other command (state, list, ps, kill, start, features, ...):

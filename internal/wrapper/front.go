@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/hwcap/hwcap/internal/atomicfile"
 	"github.com/hwcap/hwcap/internal/config"
 )
 
@@ -116,19 +117,7 @@ func WriteFront(dir, cfgPath string, explicit bool, before, after *syscall.Stat_
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".front-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Chmod(0o644)
-	if err := errors.Join(werr, cerr, f.Close()); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(p, data, 0o644); err != nil {
 		return err
 	}
 	gcFronts(dir, p)

@@ -74,9 +74,10 @@ func usable(p string, self os.FileInfo) bool {
 	return self == nil || !os.SameFile(st, self)
 }
 
-// Self returns the wrapper's own executable, for Lookup. /proc/self/exe is
-// a readlink, not a file read; if it fails, nothing can be excluded.
-func Self() os.FileInfo {
+// ownExecutable returns the wrapper's own executable, for Lookup to skip.
+// /proc/self/exe is a magic link, not a file read; if it fails, nothing
+// can be excluded.
+func ownExecutable() os.FileInfo {
 	st, err := os.Stat("/proc/self/exe")
 	if err != nil {
 		return nil

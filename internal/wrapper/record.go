@@ -5,17 +5,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/atomicfile"
 	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/spec"
 )
 
 // RecordVersion is the format version of a container record.
@@ -24,13 +23,23 @@ const RecordVersion = 1
 // maxRecordSize bounds what we read back; a record is ~500 bytes.
 const maxRecordSize = 64 << 10
 
-// idPattern is runc's rule for container ids (libcontainer's validateID):
-// the id becomes a file name, so anything else is never recorded.
-var idPattern = regexp.MustCompile(`^[\w+\-\.]+$`)
-
-// ValidID reports whether id can name a record (and a runc container).
+// ValidID reports whether id can name a record (and a runc container):
+// runc's rule (libcontainer's validateID), letters, digits and _ + - .,
+// neither "." nor "..", since the id becomes a file name. A byte loop, as
+// in runc: a regexp compiled at start-up costs every run of the wrapper.
 func ValidID(id string) bool {
-	return len(id) <= 1024 && id != "." && id != ".." && idPattern.MatchString(id)
+	if id == "" || len(id) > 1024 || id == "." || id == ".." {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch c := id[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+			c == '_', c == '+', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Record is what create/run/restore leave for a later exec into the same
@@ -47,12 +56,12 @@ type Record struct {
 	ConfigIno   uint64 `json:"configIno"`
 	ConfigMtime int64  `json:"configMtimeNs"`
 
-	Masked  bool           `json:"masked"` // false: the container asked for nothing
-	Keep    hwcap.Words    `json:"keep"`
-	Policy  enforce.Policy `json:"policy,omitempty"`
-	Profile string         `json:"profile,omitempty"`
-	Keys    []string       `json:"keys,omitempty"`
-	Created time.Time      `json:"created"`
+	Masked  bool         `json:"masked"` // false: the container asked for nothing
+	Keep    hwcap.Words  `json:"keep"`
+	Policy  hwcap.Policy `json:"policy,omitempty"`
+	Profile string       `json:"profile,omitempty"`
+	Keys    []string     `json:"keys,omitempty"`
+	Created time.Time    `json:"created"`
 }
 
 // Records are kept per runtime root: containerd gives each namespace its own
@@ -72,8 +81,8 @@ func RecordPath(runDir, root, runtime, id string) string {
 	return filepath.Join(recordDir(runDir, root, runtime), id+".json")
 }
 
-// WriteRecord stores r atomically (temporary file + rename), so a
-// concurrent exec sees the old record or the new one, never half of one.
+// WriteRecord stores r atomically (atomicfile), so a concurrent exec sees
+// the old record or the new one, never half of one.
 func WriteRecord(runDir string, r *Record) error {
 	if !ValidID(r.ID) {
 		return fmt.Errorf("%w: container id %q (want letters, digits, _ + - .)", ErrRecord, r.ID)
@@ -86,19 +95,7 @@ func WriteRecord(runDir string, r *Record) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrRecord, err)
 	}
-	f, err := os.CreateTemp(dir, "."+r.ID+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(append(data, '\n'))
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, r.ID+".json")); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.WriteFile(filepath.Join(dir, r.ID+".json"), append(data, '\n'), 0o600); err != nil {
 		return fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	return nil
@@ -112,28 +109,16 @@ func ReadRecord(runDir, root, runtime, id string) (*Record, error) {
 		return nil, nil
 	}
 	p := RecordPath(runDir, root, runtime, id)
-	f, err := os.Open(p)
+	data, st, err := spec.ReadRegular(p, maxRecordSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
-	}
 	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0 || !st.Mode().IsRegular() {
+	if !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0 {
 		return nil, fmt.Errorf("%w %s: not a regular file owned by uid %d and writable only by it", ErrRecord, p, os.Geteuid())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxRecordSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
-	}
-	if len(data) > maxRecordSize {
-		return nil, fmt.Errorf("%w %s: larger than %d bytes", ErrRecord, p, maxRecordSize)
 	}
 	var r Record
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -145,7 +130,7 @@ func ReadRecord(runDir, root, runtime, id string) (*Record, error) {
 		return nil, fmt.Errorf("%w %s: version %d id %q (want version %d id %q)", ErrRecord, p, r.Version, r.ID, RecordVersion, id)
 	}
 	if r.Masked {
-		if _, err := enforce.ParsePolicy(string(r.Policy)); err != nil {
+		if _, err := hwcap.ParsePolicy(string(r.Policy)); err != nil {
 			return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
 		}
 	}

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
@@ -16,11 +16,26 @@ func TestValidID(t *testing.T) {
 	for id, want := range map[string]bool{
 		"c1": true, "abc-DEF_1.2+3": true, "": false, ".": false, "..": false, "a/b": false,
 		"../x": false, "a b": false, "a\nb": false, strings.Repeat("a", 1025): false,
+		strings.Repeat("a", 1024): true, "...": true, "+": true, "c1\n": false, "\x00": false, "é": false,
 	} {
 		if got := ValidID(id); got != want {
 			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
 		}
 	}
+}
+
+// FuzzValidID: the byte loop accepts exactly what runc's old pattern did.
+func FuzzValidID(f *testing.F) {
+	for _, s := range []string{"c1", ".", "..", "a/b", "a\n", "é", "x+y-z_.0"} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(`^[\w+\-.]+$`)
+	f.Fuzz(func(t *testing.T, id string) {
+		want := len(id) <= 1024 && id != "." && id != ".." && re.MatchString(id)
+		if got := ValidID(id); got != want {
+			t.Fatalf("ValidID(%q) = %v, pattern says %v", id, got, want)
+		}
+	})
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -34,13 +49,13 @@ func TestRecordRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := &Record{Version: RecordVersion, ID: "c1", Root: "/run/x", Runtime: "/usr/sbin/runc", Bundle: filepath.Dir(cfg), Config: cfg,
-		Masked: true, Keep: hwcap.Words{0xff, 1}, Policy: enforce.Warn, Keys: []string{"hwcap.dev/deny"}, Created: time.Unix(1, 0).UTC()}
+		Masked: true, Keep: hwcap.Words{0xff, 1}, Policy: hwcap.Warn, Keys: []string{"hwcap.dev/deny"}, Created: time.Unix(1, 0).UTC()}
 	r.ConfigIno, r.ConfigMtime = fileID(st)
 	if err := WriteRecord(run, r); err != nil {
 		t.Fatal(err)
 	}
 	got, err := ReadRecord(run, "/run/x", "/usr/sbin/runc", "c1")
-	if err != nil || got == nil || got.Keep != r.Keep || got.Policy != enforce.Warn || !got.Current() {
+	if err != nil || got == nil || got.Keep != r.Keep || got.Policy != hwcap.Warn || !got.Current() {
 		t.Fatalf("ReadRecord = %+v, %v", got, err)
 	}
 	// Another root, same id: a different record.

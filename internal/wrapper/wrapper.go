@@ -30,8 +30,13 @@ const (
 	ExitNotFound = 127 // no real runtime found
 )
 
-// stateTimeout bounds the "<runtime> state ID" call of an exec without record.
-const stateTimeout = 10 * time.Second
+// stateTimeout bounds the "<runtime> state ID" call of an exec without
+// record (a variable for tests).
+var stateTimeout = 10 * time.Second
+
+// maxStateOutput bounds what the runtime's state may print (stdout and
+// stderr each).
+const maxStateOutput = 1 << 20
 
 // Wrapper is one invocation. Fields are the process's inputs, so that tests
 // can drive it without a real execve.
@@ -106,7 +111,7 @@ func (w *Wrapper) Run() int {
 	if env == "" {
 		names = w.node.Runtimes
 	}
-	rt, err := Lookup(names, w.Getenv("PATH"), Self())
+	rt, err := Lookup(names, w.Getenv("PATH"), ownExecutable())
 	if err != nil {
 		code := ExitNotFound
 		if errors.Is(err, ErrBadRuntime) {
@@ -153,14 +158,14 @@ func (w *Wrapper) execRuntime() int {
 func (w *Wrapper) create() (int, bool) {
 	inv := w.inv
 	id := inv.ID()
-	cwd, err := w.Getwd()
-	if err != nil {
-		return w.fail(ExitRefused, fmt.Errorf("container %s: current directory (the default bundle): %w", id, err)), false
-	}
-	cfgPath := inv.ConfigPath(cwd)
-	ann, st, err := ReadAnnotations(cfgPath)
+	b, ann, err := readBundle(inv)
 	if err != nil {
 		return w.fail(ExitRefused, fmt.Errorf("container %s: %w", id, err)), false
+	}
+	// The runtime gets the directory the config was read from, not a
+	// path that a symlink or ".." could make it resolve elsewhere.
+	if inv.Bundle != "" && inv.Bundle != b.Dir {
+		inv.SetBundle(b.Dir)
 	}
 	req, err := w.node.Request(w.own.withDefault(ann))
 	if err != nil {
@@ -168,9 +173,9 @@ func (w *Wrapper) create() (int, bool) {
 	}
 	rec := &Record{
 		Version: RecordVersion, ID: id, Root: inv.Root, Runtime: w.runtime,
-		Bundle: inv.BundleDir(cwd), Config: cfgPath, Keep: hwcap.All, Created: w.Now().UTC(),
+		Bundle: b.Dir, Config: b.Config, Keep: hwcap.All, Created: w.Now().UTC(),
 	}
-	rec.ConfigIno, rec.ConfigMtime = fileID(st)
+	rec.ConfigIno, rec.ConfigMtime = fileID(b.Info)
 	// A marker of the front end for this id would let an exec pass
 	// through; this container's record decides from now on.
 	if err := RemovePlain(w.node.RunDir, inv.Root, w.runtime, id); err != nil {
@@ -211,6 +216,16 @@ func (w *Wrapper) exec() (int, bool) {
 	}
 	if rec == nil {
 		rec, err = w.recordFromState(id)
+		if errors.Is(err, errStateUnknown) {
+			// Nothing says whether this container asked for a mask: the
+			// node's default policy decides (issue 16).
+			if w.node.DefaultPolicy == hwcap.Warn {
+				w.logf(LevelWarn, "container %s: %v; policy warn: running the exec without a mask", id, err)
+				w.nodeRecord(logging.Record{Container: id, Decision: "warned", Reason: err.Error()})
+				return 0, true
+			}
+			return w.fail(ExitRefused, fmt.Errorf("container %s: %w; refusing the exec under policy enforce (run it again once the runtime answers, or restore the container's record in the node's runDir)", id, err)), false
+		}
 		if err != nil {
 			return w.fail(ExitRefused, fmt.Errorf("container %s: %w", id, err)), false
 		}
@@ -240,22 +255,29 @@ func (w *Wrapper) recordFromState(id string) (*Record, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, w.runtime, argv...)
 	cmd.Env = w.Environ
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
-		return nil, nil //nolint:nilerr // an unknown container: the real exec reports it
+	var out, errOut bytes.Buffer
+	cmd.Stdout = &limitWriter{w: &out, n: maxStateOutput}
+	cmd.Stderr = &limitWriter{w: &errOut, n: maxStateOutput}
+	err := cmd.Run()
+	what := fmt.Sprintf("there is no record of its mask and %s state %s", w.runtime, id)
+	switch {
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("%w: %s did not answer within %s", errStateUnknown, what, stateTimeout)
+	case err != nil && notExist(err, errOut.String(), id):
+		return nil, nil // an unknown container: the real exec reports it
+	case err != nil:
+		return nil, fmt.Errorf("%w: %s failed: %v: %s", errStateUnknown, what, err, lastLine(errOut.String()))
 	}
 	var st struct {
 		Bundle string `json:"bundle"`
 	}
 	if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.Bundle == "" {
-		return nil, fmt.Errorf("%s state %s: no bundle in its output", w.runtime, id)
+		return nil, fmt.Errorf("%w: %s printed no bundle directory", errStateUnknown, what)
 	}
 	if !filepath.IsAbs(st.Bundle) {
-		return nil, fmt.Errorf("%s state %s: bundle %q is not an absolute path", w.runtime, id, st.Bundle)
+		return nil, fmt.Errorf("%w: %s printed bundle %q, not an absolute path", errStateUnknown, what, st.Bundle)
 	}
-	cfgPath := filepath.Join(st.Bundle, "config.json")
-	ann, _, err := ReadAnnotations(cfgPath)
+	b, ann, err := readBundle(&Invocation{Bundle: st.Bundle, bundleAt: -1})
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +285,7 @@ func (w *Wrapper) recordFromState(id string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := &Record{ID: id, Bundle: st.Bundle, Config: cfgPath, Keep: hwcap.All}
+	rec := &Record{ID: id, Bundle: b.Dir, Config: b.Config, Keep: hwcap.All}
 	if req != nil {
 		keep, err := req.Keep()
 		if err != nil {
@@ -272,6 +294,29 @@ func (w *Wrapper) recordFromState(id string) (*Record, error) {
 		rec.Masked, rec.Keep, rec.Policy, rec.Profile, rec.Keys = true, keep, req.Policy, req.Profile, req.Keys
 	}
 	return rec, nil
+}
+
+// errStateUnknown: no record, and the runtime's state did not tell
+// whether the container exists (a timeout, a signal, another error, an
+// answer without a bundle).
+var errStateUnknown = errors.New("cannot tell whether the container asked for a mask")
+
+// notExist reports a definite "no such container" from the runtime's
+// state: a normal exit 1 with runc's message ("container does not exist")
+// or crun's (opening ROOT/ID/status: "No such file or directory").
+func notExist(err error, stderr, id string) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || !ee.Exited() || ee.ExitCode() != 1 {
+		return false
+	}
+	return strings.Contains(stderr, "container does not exist") ||
+		strings.Contains(stderr, "/"+id+"/status`: No such file or directory")
+}
+
+// lastLine is the last non-empty line of s (a runtime's error output).
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
 
 // delete removes the records before the real runtime runs: the wrapper
@@ -290,13 +335,13 @@ func (w *Wrapper) delete() {
 
 // apply masks this process and decides by the container's policy.
 func (w *Wrapper) apply(rec *Record) (int, bool) {
-	out, err := enforce.Self(rec.Keep, rec.Policy, w.node.RunDir)
+	out, err := enforce.MaskSelf(rec.Keep, rec.Policy, w.node.RunDir)
 	w.nodeLog(rec, out, err)
 	w.logged = true
 	if err != nil {
 		return w.fail(ExitRefused, fmt.Errorf("container %s: policy %s: %w", rec.ID, rec.Policy, err)), false
 	}
-	if out.Decision == enforce.DecisionWarned {
+	if out.Decision == hwcap.DecisionWarned {
 		w.logf(LevelWarn, "container %s: policy warn: running without the mask: %s", rec.ID, out.Reason)
 	}
 	return 0, true
@@ -307,7 +352,7 @@ func (w *Wrapper) apply(rec *Record) (int, bool) {
 // own container still has its cgroup (the runtime removes it after the
 // wrapper execs it): a later delete, the hook's poststop stage or
 // `hwcapctl bpf gc` collects that one.
-func collectBPF(logf func(level, format string, args ...any)) {
+func collectBPF(logf func(level logrus.Level, format string, args ...any)) {
 	dir := bpf.Dir()
 	if _, err := os.Lstat(filepath.Join(dir, "link_exec")); err != nil {
 		return
@@ -328,20 +373,20 @@ func (w *Wrapper) fail(code int, err error) int {
 	msg := "hwcap-runtime: " + oneLine(err.Error())
 	fmt.Fprintln(w.Stderr, msg)
 	if p, ok := logFilePath(w.inv.Log); ok {
-		_ = appendLog(p, FormatLine(w.inv.LogFormat, LevelError, msg, w.Now()))
+		_ = appendLog(p, formatLine(w.inv.LogFormat, LevelError, msg, w.Now()))
 	}
 	if !w.logged {
-		w.nodeRecord(logging.Record{Decision: "failed", Err: err, Fields: logrus.Fields{"exit": code}})
+		w.nodeRecord(logging.Record{Decision: hwcap.DecisionFailed, Err: err, Fields: logrus.Fields{"exit": code}})
 	}
 	return code
 }
 
 // logf writes a line where the runtime writes its own logs: the --log
 // file, else stderr (runc's default). Never stdout.
-func (w *Wrapper) logf(level, format string, args ...any) {
+func (w *Wrapper) logf(level logrus.Level, format string, args ...any) {
 	msg := "hwcap-runtime: " + oneLine(fmt.Sprintf(format, args...))
 	if p, ok := logFilePath(w.inv.Log); ok {
-		if appendLog(p, FormatLine(w.inv.LogFormat, level, msg, w.Now())) == nil {
+		if appendLog(p, formatLine(w.inv.LogFormat, level, msg, w.Now())) == nil {
 			return
 		}
 	}

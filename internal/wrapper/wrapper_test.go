@@ -110,6 +110,11 @@ func TestRunCreateExecDelete(t *testing.T) {
 func TestRunCreateDefaultBundleIsCwd(t *testing.T) {
 	bundle := writeBundle(t, `{}`)
 	h := newHarness(t, bundle)
+	old, _ := os.Getwd()
+	if err := os.Chdir(bundle); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chdir(old) })
 	if h.run(bundle, "run", "c2"); h.execed == nil {
 		t.Fatalf("not passed on: %q", h.stderr.String())
 	}

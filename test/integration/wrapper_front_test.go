@@ -2,9 +2,7 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -32,26 +30,15 @@ func TestWrapperFrontEnd(t *testing.T) {
 	traced := func(args ...string) (started bool, code int) {
 		t.Helper()
 		trace := filepath.Join(t.TempDir(), "trace")
-		out, err := os.CreateTemp(t.TempDir(), "out")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer out.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
 		// -f: Go execs from any thread; -b execve: let go of the runtime
 		// (and of a created container, which outlives the command).
-		argv := append([]string{"-f", "-b", "execve", "-qq", "-o", trace, "-e", "trace=execve,rt_sigaction", bin, "--root", rt.Root}, args...)
-		cmd := exec.CommandContext(ctx, strace, argv...)
-		cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, "/", out, out
-		_ = cmd.Run()
-		data, _ := os.ReadFile(out.Name())
-		t.Logf("%v: exit %d: %s", args, cmd.ProcessState.ExitCode(), data)
+		argv := append([]string{strace, "-f", "-b", "execve", "-qq", "-o", trace, "-e", "trace=execve,rt_sigaction", bin, "--root", rt.Root}, args...)
+		res := testutil.Run(t, testutil.Cmd{Argv: argv, Env: env, Dir: "/", Timeout: 60 * time.Second})
 		tr, _ := os.ReadFile(trace)
 		if !bytes.Contains(tr, []byte(`execve("`+rt.Bin+`"`)) {
 			t.Fatalf("%v: runc was never exec'd:\n%s", args, tr)
 		}
-		return goStarted(t, trace, rt.Bin), cmd.ProcessState.ExitCode()
+		return goStarted(t, trace, rt.Bin), res.Code
 	}
 	want := func(args []string, wantGo bool) {
 		t.Helper()
