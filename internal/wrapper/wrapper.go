@@ -50,7 +50,17 @@ type Wrapper struct {
 	// Exec replaces the process with the real runtime; it returns only on
 	// failure.
 	Exec func(path string, argv, env []string) error
+	// Spawn runs the real runtime as a child with this process's standard
+	// streams and inherited descriptors, and returns its exit code: a
+	// detached restore on the eBPF backend, which must act after it.
+	Spawn func(path string, argv, env []string) (int, error)
+	// BPF opens the installed eBPF backend; Cgroup returns a process's
+	// cgroup v2 (bpf.CgroupOf).
+	BPF    func() (RestoreBackend, error)
+	Cgroup func(pid int) (*bpf.Cgroup, error)
 
+	masked  *enforce.Outcome // what apply did, when the container asked for a mask
+	rec     *Record          // the container apply masked
 	inv     *Invocation
 	own     ownFlags
 	node    *config.Node
@@ -70,6 +80,9 @@ func Main() int {
 		Stderr:  os.Stderr,
 		Now:     time.Now,
 		Exec:    execve,
+		Spawn:   spawn,
+		BPF:     openBackend,
+		Cgroup:  bpf.CgroupOf,
 	}
 	return w.Run()
 }
@@ -138,6 +151,9 @@ func (w *Wrapper) Run() int {
 			}
 		case CmdDelete:
 			w.delete()
+		}
+		if w.reapplyAfterRestore() {
+			return w.restoreBPF(w.rec)
 		}
 	}
 	return w.execRuntime()
@@ -246,32 +262,20 @@ func (w *Wrapper) recordFromState(id string) (*Record, error) {
 	if id == "" || strings.HasPrefix(id, "-") {
 		return nil, nil
 	}
-	argv := []string{}
-	if w.inv.Root != "" {
-		argv = append(argv, "--root", w.inv.Root)
-	}
-	argv = append(argv, "state", id)
-	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, w.runtime, argv...)
-	cmd.Env = w.Environ
-	var out, errOut bytes.Buffer
-	cmd.Stdout = &limitWriter{w: &out, n: maxStateOutput}
-	cmd.Stderr = &limitWriter{w: &errOut, n: maxStateOutput}
-	err := cmd.Run()
+	stdout, stderr, err := w.runRuntime("state", id)
 	what := fmt.Sprintf("there is no record of its mask and %s state %s", w.runtime, id)
 	switch {
-	case ctx.Err() != nil:
+	case errors.Is(err, context.DeadlineExceeded):
 		return nil, fmt.Errorf("%w: %s did not answer within %s", errStateUnknown, what, stateTimeout)
-	case err != nil && notExist(err, errOut.String(), id):
+	case err != nil && notExist(err, stderr, id):
 		return nil, nil // an unknown container: the real exec reports it
 	case err != nil:
-		return nil, fmt.Errorf("%w: %s failed: %v: %s", errStateUnknown, what, err, lastLine(errOut.String()))
+		return nil, fmt.Errorf("%w: %s failed: %w: %s", errStateUnknown, what, err, lastLine(stderr))
 	}
 	var st struct {
 		Bundle string `json:"bundle"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.Bundle == "" {
+	if err := json.Unmarshal(stdout, &st); err != nil || st.Bundle == "" {
 		return nil, fmt.Errorf("%w: %s printed no bundle directory", errStateUnknown, what)
 	}
 	if !filepath.IsAbs(st.Bundle) {
@@ -294,6 +298,40 @@ func (w *Wrapper) recordFromState(id string) (*Record, error) {
 		rec.Masked, rec.Keep, rec.Policy, rec.Profile, rec.Keys = true, keep, req.Policy, req.Profile, req.Keys
 	}
 	return rec, nil
+}
+
+// runRuntime runs "<runtime> [--root R] ARGS..." with this process's
+// environment under stateTimeout and returns its bounded output; err wraps
+// context.DeadlineExceeded at the deadline. Only --root is passed on:
+// --log would make a failed state write an error into containerd's
+// log.json.
+func (w *Wrapper) runRuntime(args ...string) ([]byte, string, error) {
+	argv := []string{}
+	if w.inv.Root != "" {
+		argv = append(argv, "--root", w.inv.Root)
+	}
+	argv = append(argv, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, w.runtime, argv...)
+	cmd.Env = w.Environ
+	var out, errOut bytes.Buffer
+	cmd.Stdout = &limitWriter{w: &out, n: maxStateOutput}
+	cmd.Stderr = &limitWriter{w: &errOut, n: maxStateOutput}
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
+	}
+	return out.Bytes(), errOut.String(), err
+}
+
+// state returns "<runtime> state ID"'s output.
+func (w *Wrapper) state(id string) ([]byte, error) {
+	out, errOut, err := w.runRuntime("state", id)
+	if err != nil {
+		return nil, fmt.Errorf("%s state %s: %w: %s", w.runtime, id, err, lastLine(errOut))
+	}
+	return out, nil
 }
 
 // errStateUnknown: no record, and the runtime's state did not tell
@@ -336,6 +374,7 @@ func (w *Wrapper) delete() {
 // apply masks this process and decides by the container's policy.
 func (w *Wrapper) apply(rec *Record) (int, bool) {
 	out, err := enforce.MaskSelf(rec.Keep, rec.Policy, w.node.RunDir)
+	w.masked, w.rec = out, rec
 	w.nodeLog(rec, out, err)
 	w.logged = true
 	if err != nil {
