@@ -72,7 +72,7 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{}
-	var stacks [][]uint64 // each task's vector up to AT_NULL, as on its stack
+	var stacks [][]uint64 // each task's vector before AT_NULL, as on its stack
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join(src, e.Name()))
 		if err != nil {
@@ -84,12 +84,18 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 			if err := proto.Unmarshal(b[12:12+n], &m); err != nil {
 				t.Fatal(err)
 			}
+			// Up to AT_NULL; CRIU 4.2 saves the vector without it.
+			end := len(m.MmSavedAuxv) &^ 1
 			for i := 0; i+1 < len(m.MmSavedAuxv); i += 2 {
 				if m.MmSavedAuxv[i] == 0 {
-					stacks = append(stacks, slices.Clone(m.MmSavedAuxv[:i+2]))
+					end = i
 					break
 				}
 			}
+			if end == 0 {
+				t.Fatalf("%s: empty mm_saved_auxv", e.Name())
+			}
+			stacks = append(stacks, slices.Clone(m.MmSavedAuxv[:end]))
 			for i := 0; i+1 < len(m.MmSavedAuxv); i += 2 {
 				for w, typ := range hwcap.AuxvType {
 					if m.MmSavedAuxv[i] == typ {
@@ -102,6 +108,9 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 			}
 		}
 		files[e.Name()] = b
+	}
+	if len(stacks) == 0 {
+		t.Fatalf("%s: no mm image", src)
 	}
 	// The stack's copy: the saved vector's bytes, found in the pages. A
 	// program may keep copies (read from /proc/self/auxv): those are
