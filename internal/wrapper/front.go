@@ -88,6 +88,11 @@ func WriteFront(dir string, f *Front, now time.Time) error {
 		return fmt.Errorf("front file key %q: want 4 strings", f.Key)
 	}
 	k := FrontKey{Config: f.Key[0], Path: f.Key[1], Runtime: f.Key[2], Root: f.Key[3]}
+	// /run/hwcap is also the default runDir, which others read (the probe
+	// cache): 0755 as the probe makes it; the front directory is 0700.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
 	s := frontStore(dir)
 	wrote, err := s.put(k.Name(), f)
 	if wrote && err == nil {
@@ -112,6 +117,6 @@ func (w *Wrapper) writeFront(cfgWatch string, watch []string) {
 		Runtime: w.runtime,
 		Records: w.store().Dir(),
 	}
-	_ = os.MkdirAll(f.Records, 0o700)
 	_ = WriteFront(w.FrontDir, f, w.Now())
+	_ = os.MkdirAll(f.Records, 0o700)
 }

@@ -69,8 +69,12 @@ func TestRunWritesFront(t *testing.T) {
 	if !reflect.DeepEqual(f, want) {
 		t.Fatalf("front file\n%+v, want\n%+v", f, want)
 	}
-	if !stillWatched(f.Watch) {
+	if !f.Current() {
 		t.Fatal("a fresh front file is stale")
+	}
+	// The records directory the front end writes into exists, ours alone.
+	if st, err := os.Stat(f.Records); err != nil || !st.IsDir() || st.Mode().Perm() != 0o700 {
+		t.Fatalf("records directory %s: %v, %v", f.Records, st, err)
 	}
 	// Another root, another key: another file.
 	h.run("/", "state", "c1")
