@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/testutil"
@@ -96,7 +95,7 @@ func TestDecideExplicitConfigMissing(t *testing.T) {
 	// built-in defaults, but with the test's runtime).
 	f := &wrapper.Front{Version: wrapper.FrontVersion, Key: []string{"", e.bin, "", ""},
 		Watch: []string{"absent " + config.DefaultPath, rtID + " " + e.rt}, Runtime: e.rt, Records: e.run}
-	if err := wrapper.WriteFront(e.front, f, time.Now()); err != nil {
+	if err := wrapper.WriteFront(e.front, f); err != nil {
 		t.Fatal(err)
 	}
 	argv := []string{"hwcap-runtime", "state", "x"}

@@ -515,7 +515,7 @@ func TestDecideCreateExec(t *testing.T) {
 
 	// One clean-up for every record: those whose config is gone go.
 	os.Remove(cfgPath)
-	if n := store.GC(time.Now()); n < 3 {
+	if n := store.GC(0); n < 3 {
 		t.Fatalf("GC removed %d records, want >= 3", n)
 	}
 	if _, err := os.Stat(rec); err == nil {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/hwcap/hwcap/internal/config"
 )
@@ -81,9 +80,9 @@ func ReadFront(dir string, k FrontKey) (*Front, error) { return frontStore(dir).
 func (f *Front) Current() bool { return stillWatched(f.Watch) }
 
 // WriteFront stores f as the front file of its key in dir, unless it
-// holds exactly that already; when it writes, it also collects the stale
+// holds exactly that already; when it writes, it also collects stale
 // front files (a test's configuration gone, an old runtime).
-func WriteFront(dir string, f *Front, now time.Time) error {
+func WriteFront(dir string, f *Front) error {
 	if len(f.Key) != 4 {
 		return fmt.Errorf("front file key %q: want 4 strings", f.Key)
 	}
@@ -96,7 +95,7 @@ func WriteFront(dir string, f *Front, now time.Time) error {
 	s := frontStore(dir)
 	wrote, err := s.put(k.Name(), f)
 	if wrote && err == nil {
-		s.gc(now)
+		s.gc(GCBatch)
 	}
 	return err
 }
@@ -117,6 +116,6 @@ func (w *Wrapper) writeFront(cfgWatch string, watch []string) {
 		Runtime: w.runtime,
 		Records: w.store().Dir(),
 	}
-	_ = WriteFront(w.FrontDir, f, w.Now())
+	_ = WriteFront(w.FrontDir, f)
 	_ = os.MkdirAll(f.Records, 0o700)
 }

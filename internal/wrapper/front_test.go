@@ -8,7 +8,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestRunWritesFront: a Go call that loaded the node configuration leaves
@@ -136,11 +135,10 @@ func TestFrontGC(t *testing.T) {
 	id, _ := Identity(cfg)
 	live := &Front{Version: FrontVersion, Key: []string{cfg, "", "", ""}, Watch: []string{id + " " + cfg}, Runtime: "/bin/true"}
 	stale := &Front{Version: FrontVersion, Key: []string{"/gone", "", "", ""}, Watch: []string{"1 2 3 4 5 6 7 /gone/node.json"}, Runtime: "/bin/true"}
-	now := time.Now()
-	if err := WriteFront(dir, stale, now); err != nil {
+	if err := WriteFront(dir, stale); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFront(dir, live, now.Add(GCInterval)); err != nil {
+	if err := WriteFront(dir, live); err != nil {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(dir)
@@ -148,7 +146,7 @@ func TestFrontGC(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if want := []string{".gc", FrontKey{Config: cfg}.Name() + ".json"}; !reflect.DeepEqual(names, want) {
+	if want := []string{FrontKey{Config: cfg}.Name() + ".json"}; !reflect.DeepEqual(names, want) {
 		t.Errorf("front directory holds %q, want %q", names, want)
 	}
 }

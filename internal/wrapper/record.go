@@ -3,7 +3,6 @@ package wrapper
 import (
 	"fmt"
 	"path/filepath"
-	"time"
 
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
@@ -158,8 +157,9 @@ func (s Store) Delete(id string) error {
 	return nil
 }
 
-// GC removes the records whose config file is gone or replaced
-// (containers deleted without the wrapper seeing it: runc run without
-// --detach deletes its container itself), at most once per GCInterval,
-// and returns how many it removed.
-func (s Store) GC(now time.Time) int { return s.s.gc(now) }
+// GC checks at most max records (max <= 0: all), picked at random, and
+// removes those whose config file is gone or replaced (containers deleted
+// without the wrapper seeing it: runc run without --detach deletes its
+// container itself); it returns how many it removed. create checks
+// GCBatch.
+func (s Store) GC(max int) int { return s.s.gc(max) }

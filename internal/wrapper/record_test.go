@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -113,16 +114,15 @@ func TestRecordRoundTrip(t *testing.T) {
 }
 
 // TestStoreGC: GC keeps the records whose config file is still the one
-// they were made from and removes the rest (gone, or replaced), at most
-// once per GCInterval per store.
+// they were made from and removes the rest (gone, or replaced); with a
+// bound, it checks no more records than that.
 func TestStoreGC(t *testing.T) {
 	run := t.TempDir()
 	s := StoreFor(run, "/run/x", "/usr/sbin/runc")
-	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	if n := s.GC(t0); n != 0 {
+	if n := s.GC(GCBatch); n != 0 {
 		t.Fatalf("no store yet: GC removed %d", n)
 	}
-	put := func(id string) string {
+	put := func(s Store, id string) string {
 		t.Helper()
 		cfg, cfgID := configFile(t)
 		if err := s.Put(&Record{Version: RecordVersion, ID: id, Config: cfg, ConfigID: cfgID}); err != nil {
@@ -130,9 +130,9 @@ func TestStoreGC(t *testing.T) {
 		}
 		return cfg
 	}
-	put("live")
-	gone := put("gone")
-	replaced := put("replaced")
+	put(s, "live")
+	gone := put(s, "gone")
+	replaced := put(s, "replaced")
 	os.Remove(gone)
 	time.Sleep(10 * time.Millisecond)
 	if err := os.WriteFile(replaced+".new", []byte(`{}`), 0o644); err != nil {
@@ -141,57 +141,39 @@ func TestStoreGC(t *testing.T) {
 	if err := os.Rename(replaced+".new", replaced); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name string
-		now  time.Time
-		want int
-	}{
-		{"first scan with records", t0, 2}, // gone, replaced
-		{"right after", t0.Add(time.Second), 0},
-		{"just before the interval", t0.Add(GCInterval - time.Second), 0},
-		{"interval elapsed", t0.Add(GCInterval), 1}, // late
-		{"stamped again", t0.Add(GCInterval + time.Second), 0},
-		{"clock went back", t0, 1}, // back
-	} {
-		switch tc.name {
-		case "right after":
-			os.Remove(put("late"))
-		case "stamped again":
-			os.Remove(put("back"))
-		}
-		if n := s.GC(tc.now); n != tc.want {
-			t.Errorf("%s: GC removed %d, want %d", tc.name, n, tc.want)
+	// A file that is not a record, and a record GC cannot read, stay.
+	for _, name := range []string{".c1.json.1.tmp", "notes.txt"} {
+		if err := os.WriteFile(filepath.Join(s.Dir(), name), []byte(`{}`), 0o600); err != nil {
+			t.Fatal(err)
 		}
 	}
-	for id, want := range map[string]bool{"live": true, "gone": false, "replaced": false, "late": false, "back": false} {
+	if err := os.WriteFile(s.Path("junk"), []byte(`{`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.GC(GCBatch); n != 2 { // 4 records: all checked
+		t.Errorf("GC removed %d, want 2 (gone, replaced)", n)
+	}
+	for id, want := range map[string]bool{"live": true, "gone": false, "replaced": false} {
 		if r, err := s.Get(id); (r != nil) != want || err != nil {
 			t.Errorf("%s after GC: %+v, %v; want kept %v", id, r, err, want)
 		}
 	}
-	// The stamp is not a record: GC ignores it and keeps it.
-	if _, err := os.Stat(filepath.Join(s.Dir(), gcStamp)); err != nil {
-		t.Errorf("stamp: %v", err)
+	for _, name := range []string{".c1.json.1.tmp", "notes.txt", "junk.json"} {
+		if _, err := os.Stat(filepath.Join(s.Dir(), name)); err != nil {
+			t.Errorf("GC removed %s: %v", name, err)
+		}
 	}
-	// Another root has its own stamp.
-	other := StoreFor(run, "/run/y", "/usr/sbin/runc")
-	if err := other.Put(&Record{Version: RecordVersion, ID: "c1", Config: gone, ConfigID: "1 2 3 4 5 6 7"}); err != nil {
-		t.Fatal(err)
-	}
-	if n := other.GC(t0); n != 1 {
-		t.Errorf("a different root shares the stamp: GC removed %d", n)
-	}
-}
 
-func TestStoreGCStampNotRegular(t *testing.T) {
-	s := StoreFor(t.TempDir(), "", "/usr/sbin/runc")
-	if err := os.MkdirAll(filepath.Join(s.Dir(), gcStamp), 0o700); err != nil {
-		t.Fatal(err)
+	// A bounded GC checks at most its bound; an unbounded one, all. Every
+	// record here is stale, so what it removed is what it checked.
+	many := StoreFor(run, "/run/y", "/usr/sbin/runc")
+	for i := range 3*GCBatch + 1 {
+		os.Remove(put(many, "c"+strconv.Itoa(i)))
 	}
-	if err := s.Put(&Record{Version: RecordVersion, ID: "c1", Config: "/nonexistent/config.json", ConfigID: "1 2 3 4 5 6 7"}); err != nil {
-		t.Fatal(err)
-	}
-	if n := s.GC(time.Now()); n != 1 {
-		t.Fatalf("a directory in place of the stamp must not stop GC: removed %d", n)
+	for _, tc := range []struct{ max, want int }{{GCBatch, GCBatch}, {1, 1}, {0, 2 * GCBatch}, {0, 0}} {
+		if n := many.GC(tc.max); n != tc.want {
+			t.Errorf("GC(%d) removed %d, want %d", tc.max, n, tc.want)
+		}
 	}
 }
 

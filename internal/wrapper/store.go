@@ -7,23 +7,24 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/hwcap/hwcap/internal/atomicfile"
 	"github.com/hwcap/hwcap/internal/spec"
 )
 
-// GCInterval is how often a store is scanned for stale documents. A scan
-// reads every document (tens of µs each on a busy node), so scanning on
-// every create made each create cost O(containers): +2 ms with 100 live
-// containers (make bench, exec-wrapper-mask-live). A stale document left
-// for up to GCInterval is harmless: its readers check it against the
-// files it names, and a create of the same id replaces it.
-const GCInterval = time.Minute
+// GCBatch is how many documents one GC call checks: a few, picked at
+// random, so that a create costs the same with 5 or 500 containers on the
+// node (reading every document cost +2 ms with 100 live containers, make
+// bench exec-wrapper-mask-live). A stale document lives until a later call
+// picks it; if every create left one behind, a quarter of a store would be
+// stale. A stale document is harmless meanwhile: its readers check it
+// against the files it names, and a create of the same id replaces it.
+const GCBatch = 4
 
 // pathKey names a records directory or a front file: FNV-1a 64 of s in
 // hex. The keys are paths and values chosen by the node's operator and
@@ -34,16 +35,12 @@ func pathKey(s string) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-// gcStamp is the file whose mtime says when a store was last scanned
-// (only NAME.json files are documents).
-const gcStamp = ".gc"
-
 // A store is a directory of JSON documents, one file NAME.json each, that
 // only this user may write: the records of one runtime root (Store) and
 // the front files (frontStore). Every write is atomic (internal/atomicfile),
 // every read bounded and refused unless the file is a regular file owned
 // by this user and writable by nobody else (it would let someone else
-// choose a mask), and one scan removes what has gone stale.
+// choose a mask), and gc removes what has gone stale.
 type store[T any] struct {
 	dir   string
 	limit int64
@@ -127,23 +124,28 @@ func (s store[T]) remove(name string) error {
 	return nil
 }
 
-// gc removes the stale documents, if the store was not scanned in the
-// GCInterval before now, and returns how many it removed. Documents it
-// cannot read are left alone: their readers ignore them too.
-func (s store[T]) gc(now time.Time) int {
-	if !s.gcDue(now) {
-		return 0
-	}
+// gc checks at most max documents (max <= 0: all of them), picked at
+// random, removes the stale ones among them and returns how many it
+// removed. Documents it cannot read are left alone: their readers ignore
+// them too.
+func (s store[T]) gc(max int) int {
 	ents, err := os.ReadDir(s.dir)
 	if err != nil {
 		return 0
 	}
-	n := 0
+	var names []string
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".json")
-		if !ok || strings.HasPrefix(name, ".") || !e.Type().IsRegular() {
-			continue
+		if ok && !strings.HasPrefix(name, ".") && e.Type().IsRegular() {
+			names = append(names, name)
 		}
+	}
+	if max > 0 && len(names) > max {
+		rand.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+		names = names[:max]
+	}
+	n := 0
+	for _, name := range names {
 		v, err := s.get(name)
 		if err != nil || v == nil || !s.stale(v) {
 			continue
@@ -153,26 +155,4 @@ func (s store[T]) gc(now time.Time) int {
 		}
 	}
 	return n
-}
-
-// gcDue reports whether the store was not scanned in the GCInterval
-// before now, and if so stamps the scan as done at now. A directory that
-// does not exist yet has nothing to scan.
-func (s store[T]) gcDue(now time.Time) bool {
-	p := filepath.Join(s.dir, gcStamp)
-	st, err := os.Lstat(p)
-	if err == nil && st.Mode().IsRegular() {
-		if age := now.Sub(st.ModTime()); age >= 0 && age < GCInterval {
-			return false
-		}
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
-		if err != nil {
-			return true // no directory yet (nothing to scan), or unwritable: scan
-		}
-		f.Close()
-	}
-	_ = os.Chtimes(p, now, now)
-	return true
 }

@@ -204,7 +204,7 @@ func (w *Wrapper) create() error {
 	}
 	if ValidID(id) {
 		s := w.store()
-		s.GC(w.Now())
+		s.GC(GCBatch)
 		if err := s.Put(rec); err != nil {
 			w.logf(LevelWarn, "container %s: %v (a later exec will ask %s state instead)", id, err, w.runtime)
 		}
