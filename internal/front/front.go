@@ -64,7 +64,7 @@ func Parse(argv []string) Args {
 }
 
 // Decide runs the whole decision for argv and env with front files in dir,
-// without exec. It may write a marker (KindCreate).
+// without exec. It may write a container record (KindCreate).
 func Decide(argv, env []string, dir string) (kind int, runtime string) {
 	arr, free := cStrings(argv)
 	defer free()

@@ -36,8 +36,9 @@
 // A Store holds the records of one root, with Get, Put, Delete and GC:
 // writes are atomic (internal/atomicfile), reads bounded
 // (spec.ReadRegular) and refused unless the file is owned by this user
-// and writable by nobody else, and one GC, at most once a minute per
-// store, removes the records whose config file is gone or replaced. The
+// and writable by nobody else, and GC, on each create, checks a few
+// records picked at random (GCBatch) and removes those whose config file
+// is gone or replaced. The
 // front files (below) are documents of the same kind, with the same
 // checks and clean-up.
 //
