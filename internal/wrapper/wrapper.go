@@ -296,7 +296,7 @@ func (w *Wrapper) recordFromState(id string) (*Record, error) {
 	case err != nil && notExist(err, errOut.String(), id):
 		return nil, nil // an unknown container: the real exec reports it
 	case err != nil:
-		return nil, fmt.Errorf("%w: %s failed: %v: %s", errStateUnknown, what, err, lastLine(errOut.String()))
+		return nil, fmt.Errorf("%w: %s failed: %w: %s", errStateUnknown, what, err, lastLine(errOut.String()))
 	}
 	var st struct {
 		Bundle string `json:"bundle"`
