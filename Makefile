@@ -24,9 +24,11 @@ deps:
 kernel-src:
 	hack/kernel-src.sh >/dev/null
 
-## generate: regenerate internal/hwcap's feature tables from the kernel sources
+## generate: regenerate internal/hwcap's feature tables from the kernel sources, and
+##           internal/front's rules.h from the Go wrapper's tables
 generate:
 	HWCAP_KERNEL_SRC=$$(hack/kernel-src.sh) $(GO) generate ./internal/hwcap
+	$(GO) generate ./internal/front
 
 ## test: unit and integration tests against real runc, crun and podman (root)
 test: build
