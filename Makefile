@@ -25,9 +25,11 @@ kernel-src:
 	hack/kernel-src.sh >/dev/null
 
 ## generate: regenerate internal/hwcap's feature tables from the kernel sources,
-##           and the BPF objects + Go bindings of internal/bpf/loader (clang-14, libbpf-dev)
+##           internal/front's rules.h from the Go wrapper's tables, and the BPF
+##           objects + Go bindings of internal/bpf/loader (clang-14, libbpf-dev)
 generate: generate-bpf
 	HWCAP_KERNEL_SRC=$$(hack/kernel-src.sh) $(GO) generate ./internal/hwcap
+	$(GO) generate ./internal/front
 
 ## generate-bpf: rebuild internal/bpf/loader's BPF objects and bindings only
 generate-bpf:

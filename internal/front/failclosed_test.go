@@ -19,7 +19,7 @@ import (
 // the Go wrapper refuses it.
 func TestDecideAmbiguousHandedOver(t *testing.T) {
 	e := newEnv(t)
-	e.writeFront()
+	e.goCall("state x")
 	for _, cfg := range []string{
 		`{"ociVersion":"1.0.2","annotations":{"hwcap.dev/deny":"sse2"},"annotations":null}`,
 		`{"ociVersion":"1.0.2","annotations":{"hwcap.dev/deny":"sse2"},"Annotations":null}`,
@@ -36,10 +36,10 @@ func TestDecideAmbiguousHandedOver(t *testing.T) {
 // physical path (so the runtime is given the directory whose config was
 // read, as the Go wrapper does), reads config.json relative to the
 // opened directory, never through a symlink, and records the physical
-// path in the marker.
+// path in the container's record.
 func TestDecideBundlePhysical(t *testing.T) {
 	e := newEnv(t)
-	e.writeFront()
+	e.goCall("state x")
 	x := e.dir
 	for _, d := range []string{"deep/sub", "b", "deep/b"} {
 		if err := os.MkdirAll(filepath.Join(x, d), 0o755); err != nil {
@@ -57,10 +57,7 @@ func TestDecideBundlePhysical(t *testing.T) {
 	e.want("create --bundle "+x+"/deep//b c1", KindGo)
 	e.want("create --bundle "+x+"/deep/b/ c1", KindCreate)
 	e.want("create --bundle "+x+"/deep/b c1", KindCreate)
-	marker := wrapper.PlainPath(e.run, "", e.rt, "c1")
-	if data, err := os.ReadFile(marker); err != nil || string(data) != x+"/deep/b/config.json\n" {
-		t.Fatalf("marker %q, %v", data, err)
-	}
+	e.wantRecord("", "c1", x+"/deep/b/config.json")
 	// A symlinked config.json: the Go wrapper refuses it.
 	if err := os.Remove(filepath.Join(x, "b", "config.json")); err != nil {
 		t.Fatal(err)
@@ -83,17 +80,26 @@ func TestDecideBundlePhysical(t *testing.T) {
 // TestDecideExplicitConfigMissing (issue 16, also): $HWCAP_CONFIG naming
 // a file that does not exist is an error for the Go wrapper, so the front
 // end never passes a call through on the strength of a front file that
-// recorded the default path as absent.
+// recorded the default path as absent: that file's key has no
+// $HWCAP_CONFIG.
 func TestDecideExplicitConfigMissing(t *testing.T) {
 	if _, err := os.Stat(config.DefaultPath); !errors.Is(err, fs.ErrNotExist) {
 		testutil.Skip(t, "%s exists on this host: the test needs it absent", config.DefaultPath)
 	}
 	e := newEnv(t)
-	if err := wrapper.WriteFront(e.front, config.DefaultPath, false, nil, nil, config.Defaults()); err != nil {
+	rtID, err := wrapper.Identity(e.rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the Go wrapper writes for a call without $HWCAP_CONFIG (the
+	// built-in defaults, but with the test's runtime).
+	f := &wrapper.Front{Version: wrapper.FrontVersion, Key: []string{"", e.bin, "", ""},
+		Watch: []string{"absent " + config.DefaultPath, rtID + " " + e.rt}, Runtime: e.rt, Records: e.run}
+	if err := wrapper.WriteFront(e.front, f); err != nil {
 		t.Fatal(err)
 	}
 	argv := []string{"hwcap-runtime", "state", "x"}
-	path := "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	path := "PATH=" + e.bin
 	if k, _ := Decide(argv, []string{path}, e.front); k != KindPass {
 		t.Fatalf("default path absent, not named: kind %d, want pass", k)
 	}

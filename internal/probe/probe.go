@@ -93,10 +93,14 @@ func (r *Result) Summary() string {
 // ErrProbe wraps failures of the probe machinery itself.
 var ErrProbe = errors.New("kernel support probe failed")
 
+// ChildPrefix starts the argv[0] of every re-execution of a binary by
+// the probe; hwcap-runtime's C front end leaves such calls alone.
+const ChildPrefix = "hwcap-internal-"
+
 // Marker argv[0] values of the probe's re-executions.
 const (
-	argv0Apply  = "hwcap-internal-probe-apply"
-	argv0Report = "hwcap-internal-probe-report"
+	argv0Apply  = ChildPrefix + "probe-apply"
+	argv0Report = ChildPrefix + "probe-report"
 )
 
 // Timeout bounds one probe child.

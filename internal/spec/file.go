@@ -17,7 +17,7 @@ var (
 	ErrTooLarge   = errors.New("larger than the limit")
 )
 
-// ReadRegular reads an untrusted file (a record, a marker): a regular file
+// ReadRegular reads an untrusted file (a record, a front file): a regular file
 // (a symlink in the last component, a FIFO or a device is refused, and
 // opening one neither follows it nor blocks), at most limit bytes. It is
 // the one bounded reader of the wrapper and the hook.

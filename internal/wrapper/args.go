@@ -13,14 +13,23 @@ const (
 	CmdDelete  = "delete"
 )
 
-// knownCommands are runc's and crun's commands, used only to tell an unknown
-// global option's value from the command that follows it.
-var knownCommands = map[string]bool{
-	"checkpoint": true, "create": true, "delete": true, "events": true, "exec": true,
-	"features": true, "help": true, "h": true, "kill": true, "list": true, "mounts": true,
-	"pause": true, "ps": true, "restore": true, "resume": true, "run": true, "spec": true,
-	"start": true, "state": true, "update": true,
+// passCommands are runc's and crun's other commands: the wrapper passes
+// them through unchanged, and so does the C front end (rules.h).
+var passCommands = []string{
+	"checkpoint", "events", "features", "kill", "list", "mounts", "pause",
+	"ps", "resume", "spec", "start", "state", "update",
 }
+
+// knownCommands are all runc's and crun's commands (help and h print
+// help), used only to tell an unknown global option's value from the
+// command that follows it.
+var knownCommands = func() map[string]bool {
+	m := map[string]bool{CmdCreate: true, CmdRun: true, CmdRestore: true, CmdExec: true, CmdDelete: true, "help": true, "h": true}
+	for _, c := range passCommands {
+		m[c] = true
+	}
+	return m
+}()
 
 // Invocation is what the wrapper understood of its argv. The real runtime
 // gets exactly these bytes, except a --bundle value that names the bundle

@@ -166,7 +166,7 @@ func TestCreatePassesPhysicalBundle(t *testing.T) {
 	if want := []string{h.runtime, "--root", "/r", "create", "--bundle=" + phys, "c1"}; !reflect.DeepEqual(h.execed, want) {
 		t.Fatalf("exec %q, want %q (stderr %q)", h.execed, want, h.stderr.String())
 	}
-	rec, err := ReadRecord(h.runDir, "/r", h.runtime, "c1")
+	rec, err := StoreFor(h.runDir, "/r", h.runtime).Get("c1")
 	if err != nil || rec == nil || rec.Bundle != phys || rec.Config != phys+"/config.json" || !rec.Current() {
 		t.Fatalf("record %+v, %v", rec, err)
 	}

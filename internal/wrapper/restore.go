@@ -53,11 +53,11 @@ const (
 // that cannot be read is refused under enforce too: what cannot be
 // checked is not known to be safe. A missing image directory is left to
 // the runtime, which fails on it with its own message.
-func (w *Wrapper) restoreCheck() (int, bool) {
+func (w *Wrapper) restoreCheck() error {
 	id := w.inv.ID()
 	cwd, err := w.Getwd()
 	if err != nil {
-		return w.fail(ExitRefused, fmt.Errorf("container %s: current directory: %w", id, err)), false
+		return fmt.Errorf("container %s: current directory: %w", id, err)
 	}
 	pol := w.restorePolicy()
 	dir := ImagePath(w.inv, cwd)
@@ -66,7 +66,7 @@ func (w *Wrapper) restoreCheck() (int, bool) {
 		// Nothing to restore: the runtime fails with its own message.
 		rec.Decision, rec.Reason = decisionNoImages, "no checkpoint at "+dir
 		w.nodeRecord(rec)
-		return 0, true
+		return nil
 	}
 	r, err := w.checkImages(dir)
 	switch {
@@ -80,18 +80,14 @@ func (w *Wrapper) restoreCheck() (int, bool) {
 	default:
 		rec.Decision = hwcap.Decision(r.Verdict)
 		w.nodeRecord(rec)
-		return 0, true
-	}
-	if pol == hwcap.Enforce {
-		w.nodeRecord(rec)
-		w.logged = true
-		code := w.fail(ExitRefused, fmt.Errorf("refusing restore under policy enforce: %w", err))
-		w.logged = false
-		return code, false
+		return nil
 	}
 	w.nodeRecord(rec)
+	if pol == hwcap.Enforce {
+		return decided{fmt.Errorf("refusing restore under policy enforce: %w", err)}
+	}
 	w.logf(LevelWarn, "policy warn: restoring anyway: %v", err)
-	return 0, true
+	return nil
 }
 
 // restorePolicy is the container's hwcap.dev/policy when its annotations

@@ -64,7 +64,7 @@ func (w *Wrapper) reapplyAfterRestore() bool {
 // deleted (`delete --force`) and the wrapper exits 1 with one line; under
 // warn it runs, logged. A container without a cgroup v2 of its own (the
 // root cgroup, or the wrapper's own) keeps its tasks' masks and is noted.
-func (w *Wrapper) restoreBPF(rec *Record) int {
+func (w *Wrapper) restoreBPF(rec *Record) error {
 	if w.Spawn == nil {
 		w.Spawn = spawn
 	}
@@ -77,34 +77,33 @@ func (w *Wrapper) restoreBPF(rec *Record) int {
 	argv := append([]string{w.runtime}, w.inv.Args...)
 	code, err := w.Spawn(w.runtime, argv, w.Environ)
 	if err != nil {
-		return w.fail(ExitNotExec, fmt.Errorf("run %s: %w", w.runtime, err))
+		return &execError{path: w.runtime, err: err}
 	}
 	if code != 0 {
-		return code // the runtime said why
+		return runtimeStatus(code)
 	}
 	id := rec.ID
 	fields, err := w.reapply(rec)
-	r := logging.Record{Container: id, Mask: rec.Keep.String(), Policy: string(rec.Policy), Fields: fields}
+	r := logging.Record{Container: id, Mask: rec.Mask.Keep.String(), Policy: string(rec.Mask.Policy), Fields: fields}
 	r.Fields[enforce.FieldBackend] = enforce.BackendBPF
 	if err == nil {
 		r.Decision = decisionReapplied
 		w.nodeRecord(r)
-		return 0
+		return nil
 	}
 	err = fmt.Errorf("container %s: restored, but the eBPF backend cannot mask its tasks again: %w", id, err)
-	if rec.Policy == hwcap.Warn {
+	if rec.Mask.Policy == hwcap.Warn {
 		r.Decision, r.Reason = hwcap.DecisionWarned, err.Error()
 		w.nodeRecord(r)
 		w.logf(LevelWarn, "%v; policy warn: it runs, and what it execs is not masked", err)
-		return 0
+		return nil
 	}
 	r.Decision, r.Err = hwcap.DecisionRefused, err
 	w.nodeRecord(r)
-	w.logged = true
 	if res := w.runtimeCmd("delete", "--force", id); res != nil {
 		err = fmt.Errorf("%w; deleting it failed too: %w", err, res)
 	}
-	return w.fail(ExitRefused, fmt.Errorf("refusing restore under policy enforce: %w (deleted it)", err))
+	return decided{fmt.Errorf("refusing restore under policy enforce: %w (deleted it)", err)}
 }
 
 // reapply masks the restored tasks and registers their cgroup.
@@ -125,7 +124,7 @@ func (w *Wrapper) reapply(rec *Record) (logrus.Fields, error) {
 		return fields, err
 	}
 	for _, p := range tasks {
-		if _, err := b.SetTask(p, rec.Keep); err != nil {
+		if _, err := b.SetTask(p, rec.Mask.Keep); err != nil {
 			if p != pid && errors.Is(err, os.ErrNotExist) {
 				continue // exited since the walk
 			}
@@ -137,7 +136,7 @@ func (w *Wrapper) reapply(rec *Record) (logrus.Fields, error) {
 	if err != nil {
 		return fields, fmt.Errorf("the restored init (pid %d): read its mask back: %w", pid, err)
 	}
-	if !ok || !keep.SubsetOf(rec.Keep) {
+	if !ok || !keep.SubsetOf(rec.Mask.Keep) {
 		return fields, fmt.Errorf("the restored init (pid %d) does not carry the mask (%s, present %v)", pid, keep, ok)
 	}
 	cg, err := w.Cgroup(pid)
@@ -149,12 +148,12 @@ func (w *Wrapper) reapply(rec *Record) (logrus.Fields, error) {
 		fields["cgroup"] = "none: " + why
 		return fields, nil
 	}
-	eff, err := b.SetCgroup(cg.ID, rec.Keep)
+	eff, err := b.SetCgroup(cg.ID, rec.Mask.Keep)
 	if err != nil {
 		return fields, fmt.Errorf("register cgroup %s: %w", cg.Path, err)
 	}
 	fields["cgroup"], fields["cgroupID"] = cg.Path, cg.ID
-	if eff != rec.Keep {
+	if eff != rec.Mask.Keep {
 		fields["cgroupMask"] = eff.String()
 	}
 	return fields, nil

@@ -140,12 +140,12 @@ func TestRestoreBPF(t *testing.T) {
 				node:    &config.Node{LogFile: logFile, DefaultPolicy: hwcap.Enforce},
 				runtime: rt,
 				masked:  &enforce.Outcome{Backend: enforce.BackendBPF, Decision: hwcap.DecisionMasked},
-				rec:     &Record{ID: "c1", Masked: true, Keep: keep, Policy: tc.policy},
+				rec:     &Record{ID: "c1", Mask: &Mask{Keep: keep, Policy: tc.policy}},
 			}
 			if !w.reapplyAfterRestore() {
 				t.Fatal("reapplyAfterRestore is false")
 			}
-			code := w.restoreBPF(w.rec)
+			code := w.exit(w.restoreBPF(w.rec))
 			if code != tc.code {
 				t.Errorf("exit %d, want %d (stderr %q)", code, tc.code, stderr.String())
 			}
@@ -197,7 +197,7 @@ func TestRestoreBPF(t *testing.T) {
 // backend itself is run as a child; the series, a mask the host side
 // set (ByHost), a foreground restore and other commands exec as before.
 func TestReapplyOnlyDetachedBPF(t *testing.T) {
-	rec := &Record{ID: "c1", Masked: true, Keep: hwcap.All}
+	rec := &Record{ID: "c1", Mask: &Mask{Keep: hwcap.All}}
 	for name, tc := range map[string]struct {
 		args []string
 		out  *enforce.Outcome
