@@ -480,7 +480,9 @@ func (e *execError) Unwrap() error { return e.err }
 // why, so exit adds no line and returns the status.
 type runtimeStatus int
 
-func (s runtimeStatus) Error() string { return fmt.Sprintf("the runtime exited with status %d", int(s)) }
+func (s runtimeStatus) Error() string {
+	return fmt.Sprintf("the runtime exited with status %d", int(s))
+}
 
 // decided is an error whose decision the node log already has (a refused
 // mask, a refused restore): exit adds no "failed" line for it.
