@@ -8,7 +8,7 @@ CMDS      := $(notdir $(wildcard cmd/*))
 FUZZTIME  ?= 60s
 export CGO_ENABLED := 0
 
-.PHONY: kernel kernel-check vm-check capture-auxv all build generate test lint fuzz e2e bench install demo check deps clean kernel-src
+.PHONY: kernel kernel-check vm-check capture-auxv all build generate generate-bpf test lint fuzz e2e bench install demo check deps clean kernel-src
 
 all: build
 
@@ -24,11 +24,16 @@ deps:
 kernel-src:
 	hack/kernel-src.sh >/dev/null
 
-## generate: regenerate internal/hwcap's feature tables from the kernel sources, and
-##           internal/front's rules.h from the Go wrapper's tables
-generate:
+## generate: regenerate internal/hwcap's feature tables from the kernel sources,
+##           internal/front's rules.h from the Go wrapper's tables, and the BPF
+##           objects + Go bindings of internal/bpf/loader (clang-14, libbpf-dev)
+generate: generate-bpf
 	HWCAP_KERNEL_SRC=$$(hack/kernel-src.sh) $(GO) generate ./internal/hwcap
 	$(GO) generate ./internal/front
+
+## generate-bpf: rebuild internal/bpf/loader's BPF objects and bindings only
+generate-bpf:
+	$(GO) generate ./internal/bpf/loader
 
 ## test: unit and integration tests against real runc, crun and podman (root)
 test: build
@@ -40,7 +45,7 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) vet ./internal/front/ ./cmd/hwcap-runtime/
-	shellcheck hack/*.sh test/vm/*.sh test/kernel/*.sh test/e2e/*.sh test/criu/*.sh .ci/run
+	shellcheck hack/*.sh test/vm/*.sh test/kernel/*.sh test/e2e/*.sh test/criu/*.sh test/bpf/*.sh .ci/run
 	@if command -v golangci-lint >/dev/null; then golangci-lint run ./...; else echo "golangci-lint not installed; skipped"; fi
 
 ## fuzz: run every fuzz target for FUZZTIME (default 60s) each

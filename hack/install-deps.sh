@@ -9,7 +9,8 @@ demo=(runc busybox-static python3 gcc libc6-dev)
 tests=("${demo[@]}" crun podman containerd docker.io criu strace file cpio shellcheck
        build-essential flex bison bc libelf-dev libssl-dev xz-utils patch
        qemu-system-x86 qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-       gcc-arm-linux-gnueabihf libc6-dev-armhf-cross)
+       gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+       clang-14 llvm-14 libbpf-dev bpftool)
 case ${1:-} in
 --demo) need=("${demo[@]}") ;;
 "") need=("${tests[@]}") ;;

@@ -60,6 +60,13 @@ func bundleFor(t *testing.T, image string, c corev1.Container, vols []corev1.Vol
 	spec.Process.NoNewPrivileges = !*sc.AllowPrivilegeEscalation
 	if len(sc.Capabilities.Drop) == 1 && sc.Capabilities.Drop[0] == "ALL" {
 		spec.Process.Capabilities = &specs.LinuxCapabilities{}
+		for _, c := range sc.Capabilities.Add {
+			name := "CAP_" + string(c)
+			caps := spec.Process.Capabilities
+			caps.Bounding = append(caps.Bounding, name)
+			caps.Effective = append(caps.Effective, name)
+			caps.Permitted = append(caps.Permitted, name)
+		}
 	}
 	spec.Root = &specs.Root{Path: image, Readonly: *sc.ReadOnlyRootFilesystem}
 	byName := map[string]corev1.Volume{}
@@ -138,6 +145,7 @@ func TestAgentUnderRunc(t *testing.T) {
 	want["/etc/hwcap/config.json"] = []byte(m.nodeConfig.Data["config.json"])
 	want["/etc/containers/oci/hooks.d/20-hwcap-guard.json"] = []byte(m.nodeConfig.Data["hook-20-hwcap-guard.json"])
 	want["/etc/containers/oci/hooks.d/30-hwcap-poststart.json"] = []byte(m.nodeConfig.Data["hook-30-hwcap-poststart.json"])
+	want["/etc/containers/oci/hooks.d/40-hwcap-poststop.json"] = []byte(m.nodeConfig.Data["hook-40-hwcap-poststop.json"])
 	want["/etc/crio/crio.conf.d/10-hwcap.conf"] = []byte(m.nodeConfig.Data["crio-10-hwcap.conf"])
 	want["/etc/containerd/conf.d/hwcap.toml"] = []byte(m.nodeConfig.Data["containerd-hwcap.toml"])
 	for k, v := range m.profiles.Data {
@@ -188,7 +196,26 @@ func TestAgentUnderRunc(t *testing.T) {
 		t.Error(err)
 	}
 
-	// 2. nfd: the feature file appears in the node's features.d.
+	// 2. bpf: on this locked-down machine the install is refused with the
+	// lockdown named, and the init container still succeeds (the agent
+	// goes on). Elsewhere the stand-in /sys/fs/bpf is no bpffs.
+	var bpfInit corev1.Container
+	for _, c := range pod.InitContainers {
+		if c.Name == "bpf" {
+			bpfInit = c
+		}
+	}
+	b = bundleFor(t, image, bpfInit, pod.Volumes, hostRoot, cmDirs)
+	out, err = runtimeCmd(t, rt, b.Dir, "run", "--bundle", b.Dir, testutil.ID("hwcap-agent-bpf"))
+	why := "bpffs not mounted"
+	if lvl := testutil.Lockdown(t); lvl != "none" {
+		why = `kernel lockdown forbids bpf_probe_write_user: lockdown is "` + lvl + `"`
+	}
+	if err != nil || !strings.Contains(out, "hwcapctl bpf: install: "+why) || !strings.Contains(out, "the eBPF backend is not installed on this node") {
+		t.Errorf("bpf init container: %v, want exit 0 naming %q:\n%s", err, why, out)
+	}
+
+	// 3. nfd: the feature file appears in the node's features.d.
 	c := pod.Containers[0]
 	b = bundleFor(t, image, c, pod.Volumes, hostRoot, cmDirs)
 	id = testutil.ID("hwcap-agent-nfd")

@@ -198,8 +198,8 @@ func TestManifestsFitTogether(t *testing.T) {
 		}
 	}
 	all := append(append([]corev1.Container{}, ds.Spec.Template.Spec.InitContainers...), ds.Spec.Template.Spec.Containers...)
-	if len(all) != 2 {
-		t.Fatalf("want the install init container and the nfd container, have %d", len(all))
+	if len(all) != 3 {
+		t.Fatalf("want the install and bpf init containers and the nfd container, have %d", len(all))
 	}
 	for _, c := range all {
 		if c.Image != all[0].Image {
@@ -226,9 +226,22 @@ func TestManifestsFitTogether(t *testing.T) {
 			t.Errorf("container %s runs %s, which no mounted ConfigMap provides", c.Name, c.Command[1])
 		}
 		sc := c.SecurityContext
+		// Only the bpf init container gets capabilities back: exactly
+		// those that load and attach the programs.
+		wantAdd := ""
+		if c.Name == "bpf" {
+			wantAdd = "SYS_ADMIN BPF PERFMON"
+		}
+		var add []string
+		if sc != nil && sc.Capabilities != nil {
+			for _, c := range sc.Capabilities.Add {
+				add = append(add, string(c))
+			}
+		}
 		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation ||
-			sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || len(sc.Capabilities.Add) != 0 {
-			t.Errorf("container %s security context %+v: want read-only root, no privilege escalation, all capabilities dropped", c.Name, sc)
+			sc.Privileged != nil && *sc.Privileged ||
+			sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || strings.Join(add, " ") != wantAdd {
+			t.Errorf("container %s security context %+v: want read-only root, no privilege escalation, all capabilities dropped (bpf: then %s added)", c.Name, sc, wantAdd)
 		}
 	}
 
@@ -305,6 +318,7 @@ func TestConfigMapContents(t *testing.T) {
 	for key, example := range map[string]string{
 		"hook-20-hwcap-guard.json":     "20-hwcap-guard.json",
 		"hook-30-hwcap-poststart.json": "30-hwcap-poststart.json",
+		"hook-40-hwcap-poststop.json":  "40-hwcap-poststop.json",
 	} {
 		dec := json.NewDecoder(strings.NewReader(data[key]))
 		dec.DisallowUnknownFields()
@@ -317,8 +331,8 @@ func TestConfigMapContents(t *testing.T) {
 			t.Errorf("%s: %+v", key, h)
 		}
 		for _, s := range h.Stages {
-			if s != "createRuntime" && s != "poststart" {
-				t.Errorf("%s: stage %q (CRI-O runs createRuntime and poststart; it refuses precreate)", key, s)
+			if s != "createRuntime" && s != "poststart" && s != "poststop" {
+				t.Errorf("%s: stage %q (CRI-O runs createRuntime, poststart and poststop; it refuses precreate)", key, s)
 			}
 		}
 		for k, v := range h.When.Annotations {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // ReadSelf returns this process's saved auxiliary vector: PR_GET_AUXV
@@ -81,3 +83,105 @@ var ErrEmpty = fmt.Errorf("%w: no entries (process exited, or still in execve)",
 
 // ErrNoGetAuxv means the kernel predates PR_GET_AUXV.
 var ErrNoGetAuxv = errors.New("PR_GET_AUXV not supported")
+
+// ReadStack returns the auxiliary vector as it was on this process's
+// initial stack, where the Go runtime read it at start (x/sys/unix.Auxv).
+// That copy is what programs see (glibc's getauxval, Go's runtime, static
+// C walking past envp); the saved vector (ReadSelf, /proc/PID/auxv) is the
+// kernel's own, which the eBPF backend cannot change. The two differ only
+// in a process that the eBPF backend masked.
+func ReadStack() (Vector, error) {
+	pairs, err := unix.Auxv()
+	if err != nil {
+		return nil, fmt.Errorf("read the initial stack's auxiliary vector: %w", err)
+	}
+	v := make(Vector, 0, len(pairs))
+	for _, p := range pairs {
+		if p[0] == AT_NULL {
+			break
+		}
+		v = append(v, Entry{Type: uint64(p[0]), Val: uint64(p[1])})
+	}
+	if len(v) == 0 {
+		return nil, ErrEmpty
+	}
+	return v, nil
+}
+
+// ReadPIDStack returns the auxiliary vector on process pid's initial stack
+// (what its programs saw), read through /proc/PID/mem from the stack start
+// in /proc/PID/stat: argc, argv[], NULL, envp[], NULL, then the vector. It
+// needs ptrace access to pid. The kernel's copy, ReadPID, differs from it
+// only in a process masked by hwcap's eBPF backend, or one that rewrote
+// its own stack.
+func ReadPIDStack(pid int) (Vector, error) {
+	if pid <= 0 {
+		return nil, fmt.Errorf("read stack auxv: invalid pid %d", pid)
+	}
+	if wordSize != 8 {
+		return nil, errors.New("read stack auxv: only 64-bit processes")
+	}
+	p := "/proc/" + strconv.Itoa(pid)
+	stat, err := os.ReadFile(p + "/stat")
+	if err != nil {
+		return nil, err
+	}
+	f, err := statFields(stat)
+	if err != nil {
+		return nil, fmt.Errorf("%s/stat: %w", p, err)
+	}
+	sp := f[28] // startstack
+	if sp == 0 {
+		return nil, fmt.Errorf("%s/stat: no stack start (kernel thread, or exited)", p)
+	}
+	mem, err := os.Open(p + "/mem")
+	if err != nil {
+		return nil, err
+	}
+	defer mem.Close()
+	buf := make([]byte, 8)
+	word := func(addr uint64) (uint64, error) {
+		if _, err := mem.ReadAt(buf, int64(addr)); err != nil {
+			return 0, fmt.Errorf("%s/mem at %#x: %w", p, addr, err)
+		}
+		return Native.Order.Uint64(buf), nil
+	}
+	argc, err := word(sp)
+	if err != nil {
+		return nil, err
+	}
+	if argc > 1<<20 {
+		return nil, fmt.Errorf("%w: argc %d at the stack start of pid %d", ErrMalformed, argc, pid)
+	}
+	at := sp + 8*(argc+2) // past argv[] and its NULL
+	for n := 0; ; n++ {
+		w, err := word(at)
+		if err != nil {
+			return nil, err
+		}
+		at += 8
+		if w == 0 {
+			break
+		}
+		if n > 1<<20 {
+			return nil, fmt.Errorf("%w: no end of envp on the stack of pid %d", ErrMalformed, pid)
+		}
+	}
+	var v Vector
+	for len(v) <= MaxSize/16 {
+		typ, err := word(at)
+		if err != nil {
+			return nil, err
+		}
+		val, err := word(at + 8)
+		if err != nil {
+			return nil, err
+		}
+		at += 16
+		if typ == AT_NULL {
+			return v, nil
+		}
+		v = append(v, Entry{Type: typ, Val: val})
+	}
+	return nil, fmt.Errorf("%w: no AT_NULL on the stack of pid %d", ErrMalformed, pid)
+}

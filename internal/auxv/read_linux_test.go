@@ -119,3 +119,58 @@ func mustWrite(t *testing.T, p string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestReadStackMatchesSaved: in a process nothing masked, the initial
+// stack's vector is the saved one, entry for entry.
+func TestReadStackMatchesSaved(t *testing.T) {
+	stack, err := auxv.ReadStack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := auxv.ReadSelf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stack) != len(saved) {
+		t.Fatalf("stack has %d entries, saved %d", len(stack), len(saved))
+	}
+	for i := range stack {
+		if stack[i] != saved[i] {
+			t.Errorf("entry %d: stack %+v, saved %+v", i, stack[i], saved[i])
+		}
+	}
+}
+
+// TestReadPIDStack: another process's initial stack vector, read through
+// /proc/PID/mem, is its saved vector when nothing masked it; our own is
+// what the Go runtime read at start.
+func TestReadPIDStack(t *testing.T) {
+	testutil.RequireRoot(t)
+	cmd := exec.Command("/bin/sleep", "30")
+	testutil.StartExeced(t, cmd)
+	stack, err := auxv.ReadPIDStack(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := auxv.ReadPID(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(stack, saved) {
+		t.Errorf("stack %v\nsaved %v", stack, saved)
+	}
+	self, err := auxv.ReadPIDStack(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := auxv.ReadStack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(self, mine) {
+		t.Errorf("own stack via /proc/self/mem %v, via the runtime %v", self, mine)
+	}
+	if _, err := auxv.ReadPIDStack(0); err == nil {
+		t.Error("pid 0 accepted")
+	}
+}

@@ -26,6 +26,15 @@ const maxZstdWindow = 128 << 20
 // wanted matches the image files hwcap reads.
 var wanted = regexp.MustCompile(`^(inventory\.img|pstree\.img|(core|mm)-[1-9][0-9]{0,9}\.img)$`)
 
+// wantedIfSmall matches the files of the tasks' memory, read to find the
+// words on each task's initial stack (hwcap's eBPF backend masks them
+// there). They are kept only within maxPagesKept, and skipped (not an
+// error) beyond it: the verdict then rests on the saved words, and says so.
+var wantedIfSmall = regexp.MustCompile(`^(pagemap|pages)-[1-9][0-9]{0,9}\.img$`)
+
+// maxPagesKept bounds the memory images kept from one archive.
+const maxPagesKept = 64 << 20
+
 // Compression magic numbers.
 var (
 	magicGzip  = []byte{0x1f, 0x8b}
@@ -112,7 +121,7 @@ func readArchive(r io.Reader, lim Limits) (*Checkpoint, error) {
 	}
 	tr := tar.NewReader(&limitedReader{r: stream, left: lim.StreamBytes, limit: lim.StreamBytes})
 	files := map[string]memSource{"": {}, ArchiveDir: {}}
-	var kept int64
+	var kept, pagesKept int64
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -138,7 +147,28 @@ func readArchive(r io.Reader, lim Limits) (*Checkpoint, error) {
 			return nil, err
 		}
 		set, ok := files[dir]
-		if !ok || !wanted.MatchString(base) {
+		if !ok {
+			continue
+		}
+		if wantedIfSmall.MatchString(base) {
+			if hdr.Typeflag != tar.TypeReg || hdr.Size < 0 || hdr.Size > lim.FileSize || pagesKept+hdr.Size > maxPagesKept {
+				continue
+			}
+			if _, dup := set[base]; dup {
+				return nil, fmt.Errorf("%w: entry %q is in the archive twice (which one would a restore use?)", ErrBadArchive, hdr.Name)
+			}
+			b := make([]byte, hdr.Size)
+			if _, err := io.ReadFull(tr, b); err != nil {
+				if errors.Is(err, ErrTooLarge) {
+					return nil, err
+				}
+				return nil, fmt.Errorf("%w: entry %q: %w", ErrBadArchive, hdr.Name, err)
+			}
+			pagesKept += hdr.Size
+			set[base] = b
+			continue
+		}
+		if !wanted.MatchString(base) {
 			continue
 		}
 		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA { //nolint:staticcheck // old writers use TypeRegA

@@ -12,6 +12,7 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
 
 	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
 // Checkpoint is what hwcap reads from one set of CRIU images.
@@ -35,6 +36,27 @@ type Task struct {
 	// Auxv is the saved auxiliary vector; nil for a task without memory
 	// (dead or zombie).
 	Auxv auxv.Vector
+	// Stack is the auxiliary vector on the task's initial stack, read
+	// from the checkpoint's pages: the words its programs saw. It differs
+	// from Auxv only where hwcap's eBPF backend masked the task. nil when
+	// it could not be read; StackNote then says why.
+	Stack     auxv.Vector
+	StackNote string
+}
+
+// Words returns the AT_HWCAP* words the task's programs saw (its stack's,
+// when read; else the saved ones) and which copy they come from.
+func (t *Task) Words() (hwcap.Words, string) {
+	if t.Stack != nil {
+		return t.Stack.HWCAPs(), "stack"
+	}
+	return t.Auxv.HWCAPs(), "saved"
+}
+
+// MaskedOnStack reports whether the task's stack shows fewer features than
+// the kernel's saved copy: it was masked by hwcap's eBPF backend.
+func (t *Task) MaskedOnStack() bool {
+	return t.Stack != nil && t.Stack.HWCAPs() != t.Auxv.HWCAPs()
 }
 
 // HasHWCAP reports whether the task's saved vector carries AT_HWCAP.
@@ -150,6 +172,9 @@ func readTask(src fileSource, e *pstree.PstreeEntry) (*Task, error) {
 	}
 	if t.Auxv, err = savedAuxv(mmName, m.GetMmSavedAuxv()); err != nil {
 		return nil, err
+	}
+	if t.HasHWCAP() {
+		t.Stack, t.StackNote = readStack(src, t.PID, m, t.Auxv, t.Arch)
 	}
 	return t, nil
 }

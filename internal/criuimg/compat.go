@@ -18,6 +18,10 @@ type TaskResult struct {
 	Comparison *node.Comparison
 	// Skipped says why a task is not compared ("" when it is).
 	Skipped string
+	// From says which copy of the task's words Node holds: "stack" (what
+	// its programs saw, read from its pages) or "saved" (the kernel's
+	// copy, mm_saved_auxv, when the stack could not be read: Task.StackNote).
+	From string
 }
 
 // Result is the verdict of a checkpoint against a host, in the vocabulary
@@ -41,8 +45,10 @@ type Result struct {
 // a task meeting a missing feature.
 func (r *Result) Compatible() bool { return r.Verdict != node.Incompatible }
 
-// Check compares every task's saved HWCAP words with host. A checkpoint
-// in which no task has a saved AT_HWCAP cannot be judged and is an error.
+// Check compares every task's HWCAP words with host: the words on its
+// initial stack where the checkpoint's pages hold them (what its programs
+// saw, masked or not), else its saved words. A checkpoint in which no task
+// has a saved AT_HWCAP cannot be judged and is an error.
 func Check(cp *Checkpoint, host *node.Node) (*Result, error) {
 	r := &Result{Arch: cp.Arch(), HostArch: host.Arch, Verdict: node.Identical}
 	var blocking hwcap.Words
@@ -62,7 +68,9 @@ func Check(cp *Checkpoint, host *node.Node) (*Result, error) {
 			r.Tasks = append(r.Tasks, tr)
 			continue
 		}
-		tr.Node = &node.Node{Source: t.Label(), Kind: "checkpoint", Arch: t.Arch, Words: t.Auxv.HWCAPs()}
+		words, from := t.Words()
+		tr.From = from
+		tr.Node = &node.Node{Source: t.Label(), Kind: "checkpoint", Arch: t.Arch, Words: words}
 		c, err := node.Compare(tr.Node, host)
 		if err != nil {
 			return nil, err

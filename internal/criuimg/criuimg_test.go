@@ -17,6 +17,7 @@ import (
 
 	"github.com/hwcap/hwcap/internal/criuimg/imgtest"
 	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/node"
 )
 
 const (
@@ -295,5 +296,62 @@ func TestSplitName(t *testing.T) {
 		if err != nil || d != want[0] || b != want[1] {
 			t.Errorf("splitName(%q) = %q, %q, %v; want %q", in, d, b, err, want)
 		}
+	}
+}
+
+// TestStackWords: a task masked by hwcap's eBPF backend saw the masked
+// words on its stack while CRIU's mm_saved_auxv has the kernel's; the
+// verdict follows what it saw, and says where the words come from. What
+// cannot be read is named, and the saved words decide.
+func TestStackWords(t *testing.T) {
+	a64fx := hwcap.Words{0xfdffffff, 0x7f83ffff}               // -cpu max-like words
+	n1 := hwcap.Words{0x119fff, 0}                             // neoverse-n1
+	masked := a64fx.And(hwcap.Words{0x119fff, 0})              // masked to N1 on the stack
+	host := &node.Node{Source: "n1", Arch: "arm64", Words: n1} // the restoring node
+	for name, tc := range map[string]struct {
+		stack   *hwcap.Words
+		flags   uint32
+		from    string
+		verdict string
+		note    string
+	}{
+		"masked on the stack": {&masked, 0, "stack", node.Identical, ""},
+		"unmasked":            {&a64fx, 0, "stack", node.Incompatible, ""},
+		"no pages":            {nil, 0, "saved", node.Incompatible, ""},
+		"parent image":        {&masked, 1, "saved", node.Incompatible, "is in a parent (pre-dump) image"},
+		"not present":         {&masked, 2, "saved", node.Incompatible, "is not in the image"},
+		"stack has more":      {&hwcap.Words{0xffffffff, 0x7f83ffff}, 0, "saved", node.Incompatible, "has bits the saved one lacks"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			files, err := imgtest.Files(imgtest.Task{PID: 1, Comm: "app", Machine: imgtest.Machine("arm64"), Words: a64fx, Stack: tc.stack, StackFlags: tc.flags})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, read := range []func() (*Checkpoint, error){
+				func() (*Checkpoint, error) { return ReadDir(writeDir(t, files), Limits{}) },
+				func() (*Checkpoint, error) {
+					return ReadArchive(bytes.NewReader(tarOf(t, ArchiveDir, files)), "a.tar", Limits{})
+				},
+			} {
+				cp, err := read()
+				if err != nil {
+					t.Fatal(err)
+				}
+				task := cp.Tasks[0]
+				if !strings.Contains(task.StackNote, tc.note) || (tc.from == "stack") != (task.StackNote == "") {
+					t.Errorf("stack note %q, want %q", task.StackNote, tc.note)
+				}
+				r, err := Check(cp, host)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Verdict != tc.verdict || r.Tasks[0].From != tc.from {
+					t.Errorf("%s: verdict %s from %s, want %s from %s", cp.Format, r.Verdict, r.Tasks[0].From, tc.verdict, tc.from)
+				}
+				if task.MaskedOnStack() != (tc.from == "stack" && *tc.stack != a64fx) {
+					t.Errorf("MaskedOnStack = %v", task.MaskedOnStack())
+				}
+			}
+		})
 	}
 }

@@ -7,6 +7,15 @@
 // checks no CPU feature at all), so a task that picked an SVE code path at
 // start dies with SIGILL on a CPU without SVE.
 //
+// A task masked by hwcap's eBPF backend saw other words than the saved
+// ones: the backend rewrites AT_HWCAP* on the task's initial stack, and the
+// kernel's copy, which CRIU saves, keeps the unmasked words. So each task's
+// initial stack is read from its memory pages too (pagemap-PID.img,
+// pages-ID.img; stack.go), and the verdict uses what the task saw. When the
+// stack cannot be read (no pages, a pre-dump parent, pages too large to
+// keep from an archive), the saved words decide and Task.StackNote says
+// why.
+//
 // Images come from a directory (what runc checkpoint --image-path and criu
 // dump -D write) or from a checkpoint archive: podman container checkpoint
 // --export (tar, gzip- or zstd-compressed, images under checkpoint/) and the

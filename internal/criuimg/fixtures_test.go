@@ -120,6 +120,12 @@ func TestPodmanExport(t *testing.T) {
 	if task.PID != 1 || task.Comm != "svepath" || task.Auxv.HWCAPs() != (hwcap.Words{0x178bfbff, 0x2}) {
 		t.Errorf("task %+v", task)
 	}
+	// The archive holds the task's memory: its initial stack's vector is
+	// found (argc, argv, envp walked in CRIU's pages) and, unmasked, equals
+	// the saved one entry for entry.
+	if task.Stack == nil || task.StackNote != "" || !reflect.DeepEqual(task.Stack, task.Auxv) || task.MaskedOnStack() {
+		t.Errorf("stack vector %v (%q), want the saved %v", task.Stack, task.StackNote, task.Auxv)
+	}
 	r, err := Check(cp, capture(t, "x86_64-tcg.txt"))
 	if err != nil {
 		t.Fatal(err)

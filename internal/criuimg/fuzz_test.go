@@ -5,6 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/criuimg/imgtest"
+	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
 // FuzzReadArchive: any bytes as a checkpoint archive give a checkpoint or
@@ -49,6 +53,33 @@ func FuzzImages(f *testing.F) {
 		cp, err := build(files, DefaultLimits)
 		if err == nil && len(cp.Tasks) == 0 {
 			t.Fatal("a checkpoint without tasks")
+		}
+	})
+}
+
+// FuzzStack: any bytes as a task's pagemap and pages images (and any
+// stack start) give a vector that matches the saved one, or a reason,
+// never a panic or an unbounded walk.
+func FuzzStack(f *testing.F) {
+	masked := hwcap.Words{0x119fff}
+	files, err := imgtest.Files(imgtest.Task{PID: 1, Comm: "a", Machine: imgtest.Machine("arm64"), Words: hwcap.Words{maxHwcap}, Stack: &masked})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(files["pagemap-1.img"], files["pages-1.img"], uint64(imgtest.StackPage+0x800))
+	f.Add(files["pagemap-1.img"], files["pages-1.img"][:100], uint64(imgtest.StackPage+0x808))
+	f.Add([]byte{}, []byte{}, uint64(0))
+	saved := auxv.Vector{{Type: 6, Val: 4096}, {Type: auxv.AT_HWCAP, Val: maxHwcap}}
+	f.Fuzz(func(t *testing.T, pm, pages []byte, sp uint64) {
+		src := memSource{"pagemap-1.img": pm, "pages-1.img": pages}
+		m := imgtest.MM(nil)
+		m.MmStartStack = &sp
+		v, why := readStack(src, 1, m, saved, "arm64")
+		if v != nil && (why != "" || stackMatches(v, saved) != "") {
+			t.Fatalf("vector %v with note %q", v, why)
+		}
+		if v == nil && why == "" {
+			t.Fatal("no vector and no reason")
 		}
 	})
 }

@@ -19,6 +19,25 @@ var magics = magic.LoadMagic()
 // type's magic alone are accepted too), then holds entries: a
 // little-endian uint32 length and that many bytes of protobuf.
 func decodeImage[M proto.Message](name string, data []byte, want string, maxEntries int, newMsg func() M) ([]M, error) {
+	raw, err := frames(name, data, want, maxEntries)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]M, 0, len(raw))
+	for i, b := range raw {
+		msg := newMsg()
+		if err := proto.Unmarshal(b, msg); err != nil {
+			return nil, fmt.Errorf("%w: %s: entry %d: %w", ErrBadImage, name, i, err)
+		}
+		out = append(out, msg)
+	}
+	return out, nil
+}
+
+// frames checks the magic of an image of type want and returns its
+// entries' undecoded bytes (see decodeImage), for images whose entries are
+// not all of one message type (pagemap: a head, then entries).
+func frames(name string, data []byte, want string, maxEntries int) ([][]byte, error) {
 	wantMagic, ok := magics.ByName[want]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s: no magic for image type %s", ErrBadImage, name, want)
@@ -48,7 +67,7 @@ func decodeImage[M proto.Message](name string, data []byte, want string, maxEntr
 		}
 		return nil, fmt.Errorf("%w: %s: image type %s (want %s)", ErrBadImage, name, got, want)
 	}
-	var out []M
+	var out [][]byte
 	for off < len(data) {
 		n, ok := word()
 		if !ok {
@@ -60,12 +79,8 @@ func decodeImage[M proto.Message](name string, data []byte, want string, maxEntr
 		if len(out) == maxEntries {
 			return nil, fmt.Errorf("%w: %s: more than %d entries", ErrTooLarge, name, maxEntries)
 		}
-		msg := newMsg()
-		if err := proto.Unmarshal(data[off:off+int(n)], msg); err != nil {
-			return nil, fmt.Errorf("%w: %s: entry %d: %w", ErrBadImage, name, len(out), err)
-		}
+		out = append(out, data[off:off+int(n)])
 		off += int(n)
-		out = append(out, msg)
 	}
 	return out, nil
 }

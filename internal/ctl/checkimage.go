@@ -10,17 +10,26 @@ import (
 )
 
 type checkImageTask struct {
-	PID      uint32            `json:"pid"`
-	PPID     uint32            `json:"ppid"`
-	Comm     string            `json:"comm"`
-	State    string            `json:"state"`
-	Machine  string            `json:"machine"`
-	Verdict  string            `json:"verdict,omitempty"` // "" when skipped
-	Skipped  string            `json:"skipped,omitempty"`
-	Words    map[string]string `json:"words,omitempty"`
-	Features []string          `json:"features"`
-	Missing  []string          `json:"missing"`
-	Extra    []string          `json:"extra"`
+	PID     uint32            `json:"pid"`
+	PPID    uint32            `json:"ppid"`
+	Comm    string            `json:"comm"`
+	State   string            `json:"state"`
+	Machine string            `json:"machine"`
+	Verdict string            `json:"verdict,omitempty"` // "" when skipped
+	Skipped string            `json:"skipped,omitempty"`
+	Words   map[string]string `json:"words,omitempty"`
+	// From is where Words come from: "stack" (the task's initial stack,
+	// what its programs saw) or "saved" (the kernel's copy, CRIU's
+	// mm_saved_auxv); StackNote says why the stack could not be read.
+	From       string            `json:"from,omitempty"`
+	SavedWords map[string]string `json:"savedWords,omitempty"`
+	StackNote  string            `json:"stackNote,omitempty"`
+	// MaskedOnStack: the stack shows fewer features than the saved copy
+	// (hwcap's eBPF backend masked the task).
+	MaskedOnStack bool     `json:"maskedOnStack,omitempty"`
+	Features      []string `json:"features"`
+	Missing       []string `json:"missing"`
+	Extra         []string `json:"extra"`
 }
 
 type checkImageReport struct {
@@ -92,6 +101,10 @@ func checkImageJSON(cp *criuimg.Checkpoint, host *node.Node, r *criuimg.Result) 
 		if tr.Node != nil {
 			jt.Verdict = tr.Comparison.Verdict
 			jt.Words = hexWords(tr.Node.Words)
+			jt.From, jt.StackNote, jt.MaskedOnStack = tr.From, t.StackNote, t.MaskedOnStack()
+			if jt.MaskedOnStack {
+				jt.SavedWords = hexWords(t.Auxv.HWCAPs())
+			}
 			jt.Features = nonNil(tr.Node.Names())
 			jt.Missing = nonNil(tr.Comparison.Blocking)
 			jt.Extra = nonNil(tr.Comparison.Extra)
@@ -111,9 +124,21 @@ func printCheckImage(w io.Writer, cp *criuimg.Checkpoint, host *node.Node, r *cr
 		}
 		c := tr.Comparison
 		fmt.Fprintf(w, "  %s: %s; started with %s\n", t.Label(), c.Verdict, tr.Node.Words)
+		switch {
+		case t.MaskedOnStack():
+			fmt.Fprintf(w, "      words from its initial stack, masked by hwcap's eBPF backend (the kernel's copy, which CRIU saved, has %s)\n", t.Auxv.HWCAPs())
+		case tr.From == "saved" && t.StackNote != "":
+			fmt.Fprintf(w, "      words from CRIU's saved copy: its initial stack cannot be read (%s); had hwcap's eBPF backend masked it, it saw fewer\n", t.StackNote)
+		}
 		fmt.Fprintf(w, "      features: %s\n", list(tr.Node.Names()))
 		if len(c.Blocking) > 0 {
 			fmt.Fprintf(w, "      missing here: %s\n", list(c.Blocking))
+		}
+	}
+	for _, t := range cp.Tasks {
+		if t.MaskedOnStack() {
+			fmt.Fprintln(w, "note: BPF state is not in a checkpoint: restore it with hwcap-runtime (or with hwcap-hook in the container's hooks) on a node with the eBPF backend, so that what it starts after the restore is masked too")
+			break
 		}
 	}
 	switch {

@@ -4,11 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/hwcap/hwcap/internal/criuimg/imgtest"
+	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
 // fixtures are real CRIU images (internal/criuimg/testdata/README.md).
@@ -267,5 +271,43 @@ func TestCheckImageNodes(t *testing.T) {
 	}
 	if r := run(t, "", "check-image", "--nodes", "-", "-"); r.code != ExitUsage || !strings.Contains(r.stderr, "cannot both read stdin") {
 		t.Errorf("stdin twice: %+v", r)
+	}
+}
+
+// TestCheckImageBPFMasked: a task that hwcap's eBPF backend masked saw the
+// masked words on its initial stack, while CRIU saved the kernel's copy:
+// check-image judges by the stack, says so, and reminds that BPF state is
+// not in the checkpoint.
+func TestCheckImageBPFMasked(t *testing.T) {
+	a64fx := hwcap.Words{0xfdffffff, 0x7f83ffff}
+	masked := a64fx.And(hwcap.Words{0x119fff, 0})
+	dir := t.TempDir()
+	if err := imgtest.WriteDir(dir, imgtest.Task{PID: 1, Comm: "app", Machine: imgtest.Machine("arm64"), Words: a64fx, Stack: &masked}); err != nil {
+		t.Fatal(err)
+	}
+	n1 := capture("arm64-neoverse-n1.txt")
+	r := mustRun(t, ExitOK, "check-image", dir, "--host", n1)
+	for _, want := range []string{"words from its initial stack, masked by hwcap's eBPF backend (the kernel's copy, which CRIU saved, has hwcap=0xfdffffff,hwcap2=0x7f83ffff,hwcap3=0x0,hwcap4=0x0)",
+		"note: BPF state is not in a checkpoint"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	j := mustRun(t, ExitOK, "check-image", "--json", dir, "--host", n1)
+	var rep checkImageReport
+	if err := json.Unmarshal([]byte(j.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if tk := rep.Tasks[0]; tk.From != "stack" || !tk.MaskedOnStack || tk.SavedWords["hwcap"] != "0xfdffffff" || tk.Words["hwcap"] != "0x119fff" {
+		t.Errorf("task %+v", tk)
+	}
+	// Without the stack page the saved words decide, and the output says
+	// what cannot be told.
+	if err := os.Remove(filepath.Join(dir, "pages-1.img")); err != nil {
+		t.Fatal(err)
+	}
+	r = mustRun(t, ExitFail, "check-image", dir, "--host", n1)
+	if !strings.Contains(r.stdout, "words from CRIU's saved copy: its initial stack cannot be read (pages-1.img is not available)") {
+		t.Errorf("output:\n%s", r.stdout)
 	}
 }

@@ -54,6 +54,7 @@ func init() {
 		{"inspect", "PID | --container ID [--runtime runc|crun] [--root DIR] [--json]", "a running process's HWCAP words against the host's", runInspect},
 		{"explain", "MASK|PROFILE [--arch ARCH | --host FILE] [--json]", "what a mask or profile hides, and which hidden features weaken security", runExplain},
 		{"nfd", "[--dir DIR] [--file NAME] [--profiles DIR] [--prefix NS] [--expiry DUR] [--installed] [--no-probe] [--host FILE] [--stdout] [--json]", "write the node-feature-discovery feature file", runNFD},
+		{"bpf", "install [--dry-run] | remove | status | gc [--dir DIR] [--json]", "the eBPF backend for kernels without the HWCAP inheritance series: install, remove, status, gc of stale cgroup entries", runBPF},
 		{"version", "", "print the version", runVersion},
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/bpf"
 	"github.com/hwcap/hwcap/internal/node"
 	"github.com/hwcap/hwcap/internal/probe"
 )
@@ -36,6 +37,12 @@ type inspectReport struct {
 	Hidden    []string          `json:"hidden"`
 	Extra     []string          `json:"extra"`
 	Inherit   string            `json:"inherit"`
+	// From is where Words come from: "stack" (the process's initial
+	// stack, what its programs saw) or "saved" (/proc/PID/auxv, the
+	// kernel's copy); they differ where hwcap's eBPF backend masked it.
+	From       string            `json:"from"`
+	SavedWords map[string]string `json:"savedWords,omitempty"`
+	StackNote  string            `json:"stackNote,omitempty"`
 }
 
 func runInspect(e *env, args []string) error {
@@ -80,13 +87,22 @@ func runInspect(e *env, args []string) error {
 		return err
 	}
 	words := v.HWCAPs()
+	rep.From = "saved"
+	// The eBPF backend masks the words on the process's stack and cannot
+	// change /proc/PID/auxv: what the process saw is on its stack.
+	if sv, err := auxv.ReadPIDStack(rep.PID); err != nil {
+		rep.StackNote = err.Error()
+	} else if sw := sv.HWCAPs(); sw != words && sw.SubsetOf(words) {
+		rep.From, rep.SavedWords = "stack", hexWords(words)
+		words = sw
+	}
 	rep.Arch = t.Arch
 	rep.Words, rep.Host = hexWords(words), hexWords(host.Words)
 	rep.Hidden = nonNil(t.Missing(host.Words, words))
 	rep.Extra = nonNil(t.Missing(words, host.Words))
 	// Masked: a strict subset of the host's words.
 	rep.Masked = words.SubsetOf(host.Words) && words != host.Words
-	rep.Inherit = inheritState()
+	rep.Inherit = inheritState(rep.PID)
 
 	if *asJSON {
 		err = writeJSON(e.stdout, rep)
@@ -98,6 +114,9 @@ func runInspect(e *env, args []string) error {
 		}
 		fmt.Fprintf(w, "%s on %s:\n", who, t.Arch)
 		printWords(w, t, words, "  ")
+		if rep.From == "stack" {
+			fmt.Fprintf(w, "(words on its initial stack, masked by hwcap's eBPF backend; /proc/%d/auxv keeps the kernel's %s)\n", rep.PID, v.HWCAPs())
+		}
 		switch {
 		case rep.Masked:
 			fmt.Fprintf(w, "masked: yes, hides %d of the host's features: %s\n", len(rep.Hidden), list(rep.Hidden))
@@ -120,7 +139,18 @@ func runInspect(e *env, args []string) error {
 
 // inheritState reports the cached probe verdict without probing: whether
 // the masked process's children get the mask too.
-func inheritState() string {
+func inheritState(pid int) string {
+	if b, err := bpf.Open(bpf.Dir()); err == nil {
+		defer b.Close()
+		if m, ok, err := b.TaskMask(pid); err == nil && ok && b.Mode() == bpf.ModeWrite {
+			return "inherit the mask " + m.String() + " through the eBPF backend (the process's own)"
+		}
+		if cg, err := bpf.CgroupOf(pid); err == nil {
+			if m, ok, err := b.CgroupMask(cg.ID); err == nil && ok && b.Mode() == bpf.ModeWrite {
+				return "inherit the mask " + m.String() + " through the eBPF backend while in cgroup " + cg.Path
+			}
+		}
+	}
 	r, err := probe.Peek(probe.Dir())
 	if err != nil {
 		return "unknown (no probe result for this boot: run hwcapctl probe)"

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/bpf"
+	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/probe"
 )
 
@@ -23,7 +25,8 @@ var relevantCaps = []struct {
 }{
 	{24, "sys_resource", "PR_SET_MM_AUXV"},
 	{40, "checkpoint_restore", "CRIU restore"},
-	{21, "sys_admin", "CRIU restore on older kernels"},
+	{21, "sys_admin", "CRIU restore on older kernels; bpf_probe_write_user"},
+	{39, "bpf", "the eBPF backend"},
 	{19, "sys_ptrace", "inspect other users' processes"},
 }
 
@@ -33,15 +36,19 @@ type probePath struct {
 }
 
 type probeReport struct {
-	Kernel       string               `json:"kernel"`
-	BootID       string               `json:"bootID"`
-	Paths        map[string]probePath `json:"paths"`
-	Inherits     bool                 `json:"inherits"`
-	Available    []string             `json:"availablePaths"`
-	CapEff       string               `json:"capEff"`
-	Capabilities map[string]bool      `json:"capabilities"`
-	Cache        string               `json:"cache"`
-	CacheDir     string               `json:"cacheDir"`
+	Kernel   string               `json:"kernel"`
+	BootID   string               `json:"bootID"`
+	Paths    map[string]probePath `json:"paths"`
+	Inherits bool                 `json:"inherits"`
+	// Backend is what hwcap-shim, hwcap-runtime and hwcap-hook use here:
+	// series (prctl paths inherit), bpf (the eBPF backend works) or none.
+	Backend      string          `json:"backend"`
+	BPFDir       string          `json:"bpfDir"`
+	Available    []string        `json:"availablePaths"`
+	CapEff       string          `json:"capEff"`
+	Capabilities map[string]bool `json:"capabilities"`
+	Cache        string          `json:"cache"`
+	CacheDir     string          `json:"cacheDir"`
 }
 
 func runProbe(e *env, args []string) error {
@@ -76,6 +83,18 @@ func runProbe(e *env, args []string) error {
 	for p, pr := range r.Paths {
 		rep.Paths[string(p)] = probePath{Status: string(pr.Status), Detail: pr.Detail}
 	}
+	if r.BPF != nil {
+		rep.Paths[probe.PathBPF] = probePath{Status: string(r.BPF.Status), Detail: r.BPF.Detail}
+	}
+	rep.BPFDir = bpf.Dir()
+	switch {
+	case rep.Inherits:
+		rep.Backend = string(enforce.BackendSeries)
+	case r.BPFWorks():
+		rep.Backend = string(enforce.BackendBPF)
+	default:
+		rep.Backend = string(enforce.BackendNone)
+	}
 	for _, p := range auxv.AvailablePaths() {
 		rep.Available = append(rep.Available, string(p))
 	}
@@ -100,10 +119,13 @@ func runProbe(e *env, args []string) error {
 		}
 		fmt.Fprintln(w, line)
 	}
-	if rep.Inherits {
-		fmt.Fprintln(w, "masks:   inherited by children on this kernel")
-	} else {
-		fmt.Fprintln(w, "masks:   NOT inherited by children on this kernel (it lacks the \"exec: inherit HWCAPs\" series): a masked process's children see every feature")
+	switch enforce.Backend(rep.Backend) {
+	case enforce.BackendSeries:
+		fmt.Fprintln(w, "masks:   inherited by children on this kernel (backend series)")
+	case enforce.BackendBPF:
+		fmt.Fprintf(w, "masks:   inherited by children through the eBPF backend in %s (backend bpf); /proc/PID/auxv keeps the kernel's words, the initial stack has the masked ones\n", rep.BPFDir)
+	default:
+		fmt.Fprintln(w, "masks:   NOT inherited by children on this kernel (backend none: no \"exec: inherit HWCAPs\" series, no working eBPF backend): a masked process's children see every feature")
 	}
 	fmt.Fprintf(w, "usable:  %s\n", strings.Join(rep.Available, ", "))
 	var caps []string

@@ -71,3 +71,41 @@ func TestMaskSelf(t *testing.T) {
 		})
 	}
 }
+
+// TestMaskedByHost: a stack that shows the mask over the kernel's words
+// counts as masked by the host; the kernel's own words do not.
+func TestMaskedByHost(t *testing.T) {
+	v, err := auxv.ReadStack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack := v.HWCAPs()
+	// A bit of AT_HWCAP this stack does not show.
+	free := uint64(1) << 63
+	for free != 0 && stack[0]&free != 0 {
+		free >>= 1
+	}
+	if free == 0 {
+		t.Fatalf("AT_HWCAP %#x has every bit set", stack[0])
+	}
+	keep := hwcap.All
+	keep[0] &^= free
+	// Nothing masked this test process: its stack equals its words.
+	if _, ok := maskedByHost(stack, keep); ok {
+		t.Error("an unmasked stack counted as masked by the host")
+	}
+	// As if the kernel had given that bit and the host's mask hid it.
+	before := stack
+	before[0] |= free
+	if got, ok := maskedByHost(before, keep); !ok || got != stack {
+		t.Errorf("maskedByHost = %s, %v; want %s, true", got, ok, stack)
+	}
+	// A mask stricter than what the stack shows is not in place.
+	if stack[0] != 0 {
+		stricter := keep
+		stricter[0] &^= stack[0] & -stack[0]
+		if _, ok := maskedByHost(before, stricter); ok {
+			t.Error("a stack that still shows a hidden bit counted as masked")
+		}
+	}
+}

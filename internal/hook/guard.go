@@ -11,6 +11,7 @@ import (
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/spec"
 )
@@ -30,12 +31,13 @@ func (r *run) guard() int {
 			if err := r.ownInit(st.Pid); err != nil {
 				return r.refuse(m, err.Error())
 			}
+			r.field(enforce.FieldBackend, string(enforce.BackendSeries))
 			return r.finish(ExitOK, hwcap.DecisionMasked, nil)
 		}
 	}
-	// 2. The container starts through hwcap-shim, which masks itself and
-	//    execs the entrypoint: that works only if the kernel passes the
-	//    mask on across exec.
+	// The container starts through hwcap-shim, which masks itself and
+	// execs the entrypoint: that works only if the kernel passes the mask
+	// on across exec.
 	cfg, err := spec.LoadConfig(st.Bundle)
 	if err != nil {
 		return r.fail(fmt.Errorf("%w: %w", errCheck, err))
@@ -45,6 +47,13 @@ func (r *run) guard() int {
 		return r.fail(fmt.Errorf("%w: %w", errCheck, err))
 	}
 	inherits := pr.Inherits(auxv.Paths...)
+	// 2. The eBPF backend: the hook masks the container itself.
+	if !inherits {
+		if code, done := r.bpfGuard(st, m, pr); done {
+			return code
+		}
+	}
+	// 3. (on the series backend)
 	args := cfg.Args()
 	if len(args) > 0 && isShim(args[0], r.node.ShimPath) {
 		err := shimMounted(args[0], r.node.ShimPath, cfg.Mounts)
@@ -59,6 +68,7 @@ func (r *run) guard() int {
 		case err != nil:
 			return r.refuse(m, err.Error()+" (fix the container's entrypoint, or drop it and let precreate add the shim)")
 		case inherits:
+			r.field(enforce.FieldBackend, string(enforce.BackendSeries))
 			return r.finish(ExitOK, DecisionShim, nil)
 		}
 		return r.refuse(m, fmt.Sprintf("kernel %s does not pass HWCAP masks to children (probe: %s), so hwcap-shim cannot mask the container's processes (%s)",
@@ -68,8 +78,8 @@ func (r *run) guard() int {
 		return r.refuse(m, fmt.Sprintf("the container's init (pid %d) does not carry the mask and the container is not started through hwcap-runtime or hwcap-shim (%s)",
 			st.Pid, r.fixHint(true)))
 	}
-	return r.refuse(m, fmt.Sprintf("kernel %s does not pass HWCAP masks to children and the container is not started through hwcap-runtime or hwcap-shim (%s)",
-		pr.Kernel, r.fixHint(false)))
+	return r.refuse(m, fmt.Sprintf("kernel %s does not pass HWCAP masks to children (probe: %s) and the container is not started through hwcap-runtime or hwcap-shim (%s)",
+		pr.Kernel, pr.Summary(), r.fixHint(false)))
 }
 
 // ownInit checks that pid, which carries the mask, is the init of the
@@ -115,7 +125,7 @@ func procParent(pid int) (int, error) {
 func (r *run) fixHint(kernelOK bool) string {
 	hint := "run it with --runtime hwcap-runtime"
 	if !kernelOK {
-		hint = "run it on a kernel with the HWCAP inheritance series, with --runtime hwcap-runtime"
+		hint = "install the eBPF backend where the kernel allows it (hwcapctl bpf install), or run it on a kernel with the HWCAP inheritance series, with --runtime hwcap-runtime"
 	}
 	if r.node.DefaultPolicy == hwcap.Warn || r.node.AllowRelax {
 		return hint + ", or set " + config.KeyPolicy + "=warn"
@@ -127,6 +137,9 @@ func (r *run) fixHint(kernelOK bool) string {
 // enforce, a logged warning under warn.
 func (r *run) refuse(m *mask, why string) int {
 	r.rec.Reason = m.describe() + " cannot take effect: " + why
+	if _, ok := r.rec.Fields[enforce.FieldBackend]; !ok {
+		r.field(enforce.FieldBackend, string(enforce.BackendNone))
+	}
 	if m.req.Policy == hwcap.Warn {
 		return r.finish(ExitOK, hwcap.DecisionWarned, nil)
 	}

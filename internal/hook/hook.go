@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/bpf"
 	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/logging"
@@ -30,6 +31,7 @@ const (
 	StagePrestart      = "prestart"
 	StagePrecreate     = "precreate"
 	StagePoststart     = "poststart"
+	StagePoststop      = "poststop"
 )
 
 // Decisions written to the log besides hwcap's (masked: the init already
@@ -77,6 +79,11 @@ type Hook struct {
 	// trusts a masked state.pid only if it is a child of the runtime that
 	// runs the hook; nil skips that check (unit tests only).
 	Parent func(pid int) (int, error)
+	// BPF opens the eBPF backend installed on the node (bpf.Open of
+	// bpf.Dir()); nil: never used (unit tests of the other backends).
+	BPF func() (BPFBackend, error)
+	// Cgroup returns a process's cgroup v2 (bpf.CgroupOf).
+	Cgroup func(pid int) (*bpf.Cgroup, error)
 }
 
 // Default returns a Hook wired to the real system.
@@ -90,11 +97,14 @@ func Default() *Hook {
 		Probe:      probe.Cached,
 		Table:      hwcap.Host,
 		Parent:     procParent,
+		BPF:        openBPF,
+		Cgroup:     bpf.CgroupOf,
 	}
 }
 
 const usage = `usage: hwcap-hook STAGE   (state JSON on stdin; config.json for precreate)
-Stages: createRuntime, prestart (guard), precreate (podman: wrap with hwcap-shim), poststart (confirm).
+Stages: createRuntime, prestart (guard; on the eBPF backend: mask the container),
+precreate (podman: wrap with hwcap-shim), poststart (confirm), poststop (eBPF backend: clean up).
 Node configuration: $HWCAP_CONFIG, else /etc/hwcap/config.json.
 Exit codes: 0 ok/no-op/warned, 1 refused under policy enforce, 2 invalid input, 3 could not check.
 `
@@ -124,8 +134,10 @@ func (h *Hook) Run(args []string) int {
 		return r.precreate()
 	case StagePoststart:
 		return r.poststart()
+	case StagePoststop:
+		return r.poststop()
 	}
-	h.printf("unknown stage %q (want createRuntime, prestart, precreate or poststart)", args[0])
+	h.printf("unknown stage %q (want createRuntime, prestart, precreate, poststart or poststop)", args[0])
 	return ExitInvalid
 }
 

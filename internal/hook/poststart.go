@@ -41,6 +41,11 @@ func (r *run) poststart() int {
 	if len(left) == 0 {
 		return r.finish(ExitOK, DecisionConfirmed, nil)
 	}
+	// On the eBPF backend /proc/PID/auxv keeps the kernel's words; the
+	// mask is in the backend's maps, applied at the process's next exec.
+	if r.bpfConfirms(st.Pid, m) {
+		return r.finish(ExitOK, DecisionConfirmed, nil)
+	}
 	r.rec.Reason = fmt.Sprintf("%s did not take effect: the container process (pid %d) still sees %s", m.describe(), st.Pid, strings.Join(left, " "))
 	if m.req.Policy == hwcap.Warn {
 		return r.finish(ExitOK, hwcap.DecisionWarned, nil)

@@ -8,7 +8,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/config"
+	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/probe"
 	"github.com/hwcap/hwcap/internal/spec"
@@ -57,7 +59,12 @@ func (r *run) precreate() int {
 		return r.invalid(fmt.Errorf("%w: process.args is empty, nothing to wrap with hwcap-shim", spec.ErrBadConfig))
 	}
 	decision := DecisionWrapped
-	if isShim(args[0], r.node.ShimPath) {
+	if r.onBPF() {
+		// The createRuntime stage masks the container's init and cgroup
+		// from the host; a shim inside could not reach BPF anyway.
+		decision = DecisionLeft
+		r.field(enforce.FieldBackend, string(enforce.BackendBPF))
+	} else if isShim(args[0], r.node.ShimPath) {
 		mounts, err := raw.Mounts()
 		if err == nil {
 			err = shimMounted(args[0], r.node.ShimPath, mounts)
@@ -102,6 +109,16 @@ func (r *run) precreate() int {
 		return r.finish(ExitFailed, hwcap.DecisionFailed, fmt.Errorf("write config: %w", err))
 	}
 	return r.finish(ExitOK, decision, nil)
+}
+
+// onBPF reports whether this node masks through the eBPF backend: the
+// series does not work here and the backend does.
+func (r *run) onBPF() bool {
+	if r.h.BPF == nil {
+		return false
+	}
+	pr, err := r.h.Probe(r.node.RunDir)
+	return err == nil && !pr.Inherits(auxv.Paths...) && pr.BPFWorks()
 }
 
 // probeCache makes sure the host's probe cache is current (one probe per

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/hwcap/hwcap/internal/atomicfile"
 	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/bpf"
 )
 
 // CacheFile is the name of the cache file inside the run directory.
@@ -38,11 +40,12 @@ func Dir() string {
 // to store is not an error: the result says so in Cache.
 func Cached(dir string) (*Result, error) {
 	boot := bootID()
-	if r, ok := load(dir, boot); ok {
-		if !needsRetry(r) {
-			r.Cache = "hit"
-			return r, nil
-		}
+	bpfDir := bpf.Dir()
+	stamp := bpfStamp(bpfDir)
+	r, ok := load(dir, boot)
+	if ok && !needsRetry(r) && r.BPFStamp == stamp && !bpfNeedsRetry(r, stamp) {
+		r.Cache = "hit"
+		return r, nil
 	}
 	// Serialise probing: without the lock, every container of a burst
 	// started on a fresh boot probes (two execs per path) and rewrites the
@@ -50,21 +53,40 @@ func Cached(dir string) (*Result, error) {
 	// and read its result. No lock (e.g. an unwritable dir): probe anyway.
 	if unlock := lock(dir); unlock != nil {
 		defer unlock()
-		if r, ok := load(dir, boot); ok && !needsRetry(r) {
+		r, ok = load(dir, boot)
+	}
+	if ok && !needsRetry(r) {
+		if r.BPFStamp == stamp && !bpfNeedsRetry(r, stamp) {
 			r.Cache = "hit"
 			return r, nil
 		}
+		// The prctl verdicts stand for the boot; only the bpf backend was
+		// installed, upgraded or removed since (or cannot be seen from
+		// here: a container without the host's bpffs).
+		pr, err := runBPF(bpfDir)
+		if err != nil {
+			return nil, err
+		}
+		r.BPF, r.BPFStamp = pr, stamp
+		storeAs(dir, r)
+		return r, nil
 	}
 	r, err := Run()
 	if err != nil {
 		return nil, err
 	}
+	storeAs(dir, r)
+	return r, nil
+}
+
+// storeAs stores r and records in r.Cache how that went; failing to store
+// is not an error.
+func storeAs(dir string, r *Result) {
 	if err := store(dir, r); err != nil {
 		r.Cache = "off: " + err.Error()
 	} else {
 		r.Cache = "miss"
 	}
-	return r, nil
 }
 
 // needsRetry is true when a path the cached run could not try is one this
@@ -76,6 +98,13 @@ func needsRetry(r *Result) bool {
 		}
 	}
 	return false
+}
+
+// bpfNeedsRetry: an installed backend that the cached run could not use
+// (a caller without CAP_BPF, or a container without the host's bpffs,
+// wrote the cache) is probed again by a caller that may use it.
+func bpfNeedsRetry(r *Result, stamp string) bool {
+	return r.BPF != nil && r.BPF.Status == Unavailable && !strings.HasSuffix(stamp, "|absent") && bpf.MayUse()
 }
 
 // load reads and validates the cache file. Any doubt means "not cached".
@@ -113,6 +142,13 @@ func load(dir, boot string) (*Result, bool) {
 	}
 	for _, p := range auxv.Paths {
 		switch r.Paths[p].Status {
+		case Inherited, NotInherited, Unavailable:
+		default:
+			return nil, false
+		}
+	}
+	if r.BPF != nil {
+		switch r.BPF.Status {
 		case Inherited, NotInherited, Unavailable:
 		default:
 			return nil, false

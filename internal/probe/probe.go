@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/bpf"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
@@ -43,12 +44,16 @@ type Result struct {
 	BootID  string                   `json:"bootID"`
 	Kernel  string                   `json:"kernel"`
 	Paths   map[auxv.Path]PathResult `json:"paths"`
+	// BPF is the eBPF backend's verdict (PathBPF), valid while the
+	// backend's installation matches BPFStamp.
+	BPF      *PathResult `json:"bpf,omitempty"`
+	BPFStamp string      `json:"bpfStamp,omitempty"`
 	// Cache says where the result came from: "hit", "miss" (probed and
 	// stored), or "off: reason" (probed, not stored). Not serialised.
 	Cache string `json:"-"`
 }
 
-const resultVersion = 1
+const resultVersion = 2
 
 // Inherits reports whether any of paths is known to make children inherit.
 func (r *Result) Inherits(paths ...auxv.Path) bool {
@@ -60,7 +65,8 @@ func (r *Result) Inherits(paths ...auxv.Path) bool {
 	return false
 }
 
-// Summary is a one-line account: "auxv=unavailable (EPERM), map=not-inherited".
+// Summary is a one-line account: "auxv=unavailable (EPERM), map=not-inherited,
+// bpf=unavailable (not installed (hwcapctl bpf install))".
 func (r *Result) Summary() string {
 	var parts []string
 	for _, p := range auxv.Paths {
@@ -71,6 +77,13 @@ func (r *Result) Summary() string {
 		s := string(p) + "=" + string(pr.Status)
 		if pr.Detail != "" && pr.Status == Unavailable {
 			s += " (" + pr.Detail + ")"
+		}
+		parts = append(parts, s)
+	}
+	if r.BPF != nil {
+		s := PathBPF + "=" + string(r.BPF.Status)
+		if r.BPF.Detail != "" && r.BPF.Status != Inherited {
+			s += " (" + r.BPF.Detail + ")"
 		}
 		parts = append(parts, s)
 	}
@@ -93,7 +106,8 @@ const (
 // Timeout bounds one probe child.
 const Timeout = 5 * time.Second
 
-// Run probes every path now, without the cache.
+// Run probes every path now, without the cache: the prctl paths, then the
+// eBPF backend installed under bpf.Dir().
 func Run() (*Result, error) {
 	res := &Result{Version: resultVersion, BootID: bootID(), Kernel: kernelRelease(), Paths: map[auxv.Path]PathResult{}}
 	for _, p := range auxv.Paths {
@@ -103,6 +117,13 @@ func Run() (*Result, error) {
 		}
 		res.Paths[p] = pr
 	}
+	dir := bpf.Dir()
+	res.BPFStamp = bpfStamp(dir)
+	pr, err := runBPF(dir)
+	if err != nil {
+		return nil, err
+	}
+	res.BPF = pr
 	return res, nil
 }
 
@@ -138,11 +159,16 @@ func MaybeChild() {
 	if len(os.Args) == 0 {
 		return
 	}
+	bpf.MaybeChild()
 	switch os.Args[0] {
 	case argv0Apply:
 		os.Exit(childApply(os.Args[1:]))
 	case argv0Report:
 		os.Exit(childReport(os.Args[1:]))
+	case argv0BPFApply:
+		os.Exit(childBPFApply(os.Args[1:]))
+	case argv0BPFReport:
+		os.Exit(childBPFReport(os.Args[1:]))
 	}
 }
 
@@ -158,15 +184,8 @@ func childApply(args []string) int {
 	if err != nil {
 		return say(PathResult{Status: Unavailable, Detail: err.Error()})
 	}
-	have := v.HWCAPs()
-	word, bit := -1, uint(0)
-	for w := range have {
-		if have[w] != 0 {
-			word, bit = w, uint(bitsTrailing(have[w]))
-			break
-		}
-	}
-	if word < 0 {
+	word, bit, ok := lowestBit(v.HWCAPs())
+	if !ok {
 		return say(PathResult{Status: Unavailable, Detail: "no AT_HWCAP bit set to hide"})
 	}
 	keep := hwcap.All

@@ -10,6 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hwcap/hwcap/internal/auxv"
+	"github.com/hwcap/hwcap/internal/bpf"
+	"github.com/hwcap/hwcap/internal/bpf/loader"
+	"github.com/hwcap/hwcap/internal/testutil"
 )
 
 func TestMain(m *testing.M) {
@@ -84,7 +87,8 @@ func TestCached(t *testing.T) {
 	// A cache entry for this boot that claims every path is inherited:
 	// only a trusted, current, well-formed file may be believed.
 	forged := func() string {
-		r := Result{Version: resultVersion, BootID: bootID(), Kernel: kernelRelease(), Paths: map[auxv.Path]PathResult{}}
+		r := Result{Version: resultVersion, BootID: bootID(), Kernel: kernelRelease(), Paths: map[auxv.Path]PathResult{},
+			BPF: &PathResult{Status: Inherited}, BPFStamp: bpfStamp(bpf.Dir())}
 		for _, p := range auxv.Paths {
 			r.Paths[p] = PathResult{Status: Inherited}
 		}
@@ -188,11 +192,94 @@ func TestSummary(t *testing.T) {
 	if got, want := r.Summary(), "auxv=unavailable (prctl(PR_SET_MM_AUXV): EPERM), map=not-inherited"; got != want {
 		t.Errorf("Summary = %q, want %q", got, want)
 	}
+	r.BPF = &PathResult{Status: Unavailable, Detail: "not installed (hwcapctl bpf install)"}
+	if got, want := r.Summary(), "auxv=unavailable (prctl(PR_SET_MM_AUXV): EPERM), map=not-inherited, bpf=unavailable (not installed (hwcapctl bpf install))"; got != want {
+		t.Errorf("Summary = %q, want %q", got, want)
+	}
 	if r.Inherits(auxv.Paths...) {
 		t.Error("Inherits true without an inherited path")
 	}
 	r.Paths[auxv.PathMap] = PathResult{Status: Inherited}
 	if !r.Inherits(auxv.PathMap) || r.Inherits(auxv.PathAuxv) {
 		t.Error("Inherits does not follow the paths asked about")
+	}
+}
+
+// TestCachedBPFStamp: the prctl verdicts are per boot, the bpf verdict per
+// installation of the backend: a cache written before an install (another
+// stamp) keeps its prctl verdicts and probes the backend again.
+func TestCachedBPFStamp(t *testing.T) {
+	dir := t.TempDir()
+	r := Result{Version: resultVersion, BootID: bootID(), Kernel: kernelRelease(), Paths: map[auxv.Path]PathResult{},
+		BPF: &PathResult{Status: Inherited}, BPFStamp: bpf.Dir() + "|1:2.3"}
+	for _, p := range auxv.Paths {
+		r.Paths[p] = PathResult{Status: Inherited, Detail: "forged"}
+	}
+	b, _ := json.Marshal(r)
+	if err := os.WriteFile(filepath.Join(dir, CacheFile), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Cached(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Cache != "miss" || got.BPFStamp != bpfStamp(bpf.Dir()) {
+		t.Fatalf("cache %q stamp %q, want a miss with stamp %q", got.Cache, got.BPFStamp, bpfStamp(bpf.Dir()))
+	}
+	if got.Paths[auxv.PathMap].Detail != "forged" {
+		t.Errorf("the prctl verdicts were probed again: %+v", got.Paths)
+	}
+	fresh, err := runBPF(bpf.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.BPF == nil || got.BPF.Status != fresh.Status {
+		t.Errorf("bpf verdict %+v, a fresh probe says %+v", got.BPF, fresh)
+	}
+	if again, err := Cached(dir); err != nil || again.Cache != "hit" {
+		t.Errorf("second call: %v, %v; want a hit", again.Cache, err)
+	}
+}
+
+// TestRunBPFNotInstalled: with nothing installed the verdict says why the
+// backend cannot work here (on a locked-down kernel: lockdown), without a
+// child process.
+func TestRunBPFNotInstalled(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "hwcap")
+	pr, err := runBPF(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Status != Unavailable || pr.Detail == "" {
+		t.Fatalf("verdict %+v, want unavailable with a reason", pr)
+	}
+	want := "not installed"
+	if cerr := bpf.Check(dir, bpf.ModeWrite); cerr != nil {
+		want = cerr.Error()
+	}
+	if !strings.Contains(pr.Detail, want) {
+		t.Errorf("detail %q does not say %q", pr.Detail, want)
+	}
+	t.Logf("bpf: %s (%s)", pr.Status, pr.Detail)
+}
+
+// TestRunBPFDryRun: a backend installed in dry-run mode is found and named,
+// and does not count as masking.
+func TestRunBPFDryRun(t *testing.T) {
+	dir := testutil.BPFFS(t)
+	if _, err := loader.Install(dir, bpf.ModeDryRun); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = bpf.Remove(dir) })
+	t.Setenv(bpf.EnvDir, dir)
+	r, err := Run()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.BPF == nil || r.BPF.Status != NotInherited || !strings.Contains(r.BPF.Detail, "dry-run mode") || r.BPFWorks() {
+		t.Fatalf("bpf verdict %+v, want not-inherited naming dry-run mode", r.BPF)
+	}
+	if r.BPFStamp != bpfStamp(dir) || strings.HasSuffix(r.BPFStamp, "|absent") {
+		t.Errorf("stamp %q for an installed backend", r.BPFStamp)
 	}
 }

@@ -81,7 +81,7 @@ func Main(args []string, stderr io.Writer) int {
 			return fail(ExitShimError, "refusing to start %s under policy enforce: %v (use --policy warn to start it unmasked)", s.Command[0], err)
 		}
 		if out.Decision == hwcap.DecisionWarned {
-			fmt.Fprintf(stderr, "hwcap-shim: warning: starting %s without a working mask: %s\n", s.Command[0], out.Reason)
+			fmt.Fprintf(stderr, "hwcap-shim: warning: starting %s without a working mask (backend %s): %s\n", s.Command[0], out.Backend, out.Reason)
 		}
 	}
 	beforeExec()
@@ -109,7 +109,8 @@ func cleanEnv(env []string) []string {
 const usage = `usage: hwcap-shim [--allow LIST | --deny LIST | --profile FILE | --mask RAW]
                   [--policy enforce|warn] [--run-dir DIR] -- CMD [ARGS...]
 
-Masks the AT_HWCAP* words of this process and its descendants, then execs CMD.
+Masks the AT_HWCAP* words of this process and its descendants (through the
+kernel's HWCAP inheritance series, or hwcap's eBPF backend), then execs CMD.
   --allow LIST     keep only these features (comma-separated /proc/cpuinfo names)
   --deny LIST      hide these features
   --profile FILE   keep only the features of a profile file (hwcap.dev/v1 JSON)

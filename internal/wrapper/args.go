@@ -62,6 +62,9 @@ type Invocation struct {
 	bundlePre string
 	// For restore: the last --image-path as given ("" = none).
 	ImagePath string
+	// Detach: run or restore with --detach (-d): the runtime returns once
+	// the container runs.
+	Detach bool
 
 	// IDs are the container ids found: create/run/restore/exec have one,
 	// delete may have several.
@@ -293,6 +296,8 @@ func Parse(args []string) *Invocation {
 			inv.ConfigName = f.value
 		case "image-path":
 			inv.ImagePath = f.value
+		case "detach":
+			inv.Detach = f.value != "false" && f.value != "0"
 		}
 	}
 	return inv

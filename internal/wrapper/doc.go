@@ -23,6 +23,12 @@
 //     that "<runtime> --root R state ID" reports. Only a definite "no such
 //     container" from it lets the exec pass unmasked; any other failure
 //     refuses it under the node's enforce (warns under warn).
+//   - restore on the eBPF backend with --detach: the real runtime runs as
+//     a child (same argv, environment, inherited descriptors); once it has
+//     returned, the restored init and every process below it get the mask
+//     in the backend and the container's cgroup is registered (BPF state is
+//     not checkpointed). A task that cannot be masked deletes the
+//     container under enforce (restorebpf.go).
 //   - delete: the record is removed before the exec (the wrapper cannot
 //     act after it); a failed delete only costs a later exec a state call.
 //   - every other command (state, list, ps, kill, start, features, ...):

@@ -26,6 +26,10 @@ func (w *Wrapper) nodeLog(rec *Record, out *enforce.Outcome, err error) {
 		r.Fields["before"] = out.Before.String()
 		r.Fields["after"] = out.After.String()
 		r.Fields["paths"] = out.Paths
+		r.Fields[enforce.FieldBackend] = out.Backend
+		if out.ByHost {
+			r.Fields["byHost"] = true
+		}
 		if t, err := hwcap.Host(); err == nil {
 			r.Hidden = t.Names(out.Before.AndNot(out.After))
 		}

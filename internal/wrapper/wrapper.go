@@ -15,6 +15,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/hwcap/hwcap/internal/bpf"
 	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
@@ -50,10 +51,20 @@ type Wrapper struct {
 	// Exec replaces the process with the real runtime; it returns only on
 	// failure.
 	Exec func(path string, argv, env []string) error
+	// Spawn runs the real runtime as a child with this process's standard
+	// streams and inherited descriptors, and returns its exit code: a
+	// detached restore on the eBPF backend, which must act after it.
+	Spawn func(path string, argv, env []string) (int, error)
+	// BPF opens the installed eBPF backend; Cgroup returns a process's
+	// cgroup v2 (bpf.CgroupOf).
+	BPF    func() (RestoreBackend, error)
+	Cgroup func(pid int) (*bpf.Cgroup, error)
 	// FrontDir is where the front file for the C front end goes ("" =
 	// none).
 	FrontDir string
 
+	masked  *enforce.Outcome // what apply did, when the container asked for a mask
+	rec     *Record          // the container apply masked
 	inv     *Invocation
 	own     ownFlags
 	node    *config.Node
@@ -72,6 +83,9 @@ func Main() int {
 		Stderr:   os.Stderr,
 		Now:      time.Now,
 		Exec:     execve,
+		Spawn:    spawn,
+		BPF:      openBackend,
+		Cgroup:   bpf.CgroupOf,
 		FrontDir: FrontDir,
 	}
 	return w.Run()
@@ -84,7 +98,9 @@ func (w *Wrapper) Run() int {
 	return w.exit(w.run())
 }
 
-// run is Run up to the exec; every way it returns is an error.
+// run is Run up to the exec; every way it returns is an error, except a
+// detached restore on the eBPF backend that ran the runtime as a child and
+// re-applied the mask (nil).
 func (w *Wrapper) run() error {
 	var args []string
 	if len(w.Args) > 1 {
@@ -123,6 +139,9 @@ func (w *Wrapper) run() error {
 
 	if err := w.act(); err != nil {
 		return err
+	}
+	if w.reapplyAfterRestore() {
+		return w.restoreBPF(w.rec)
 	}
 	return w.execRuntime()
 }
@@ -276,32 +295,20 @@ func (w *Wrapper) recordFromState(id string) (*Record, error) {
 	if id == "" || strings.HasPrefix(id, "-") {
 		return nil, nil
 	}
-	argv := []string{}
-	if w.inv.Root != "" {
-		argv = append(argv, "--root", w.inv.Root)
-	}
-	argv = append(argv, "state", id)
-	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, w.runtime, argv...)
-	cmd.Env = w.Environ
-	var out, errOut bytes.Buffer
-	cmd.Stdout = &limitWriter{w: &out, n: maxStateOutput}
-	cmd.Stderr = &limitWriter{w: &errOut, n: maxStateOutput}
-	err := cmd.Run()
+	stdout, stderr, err := w.runRuntime("state", id)
 	what := fmt.Sprintf("there is no record of its mask and %s state %s", w.runtime, id)
 	switch {
-	case ctx.Err() != nil:
+	case errors.Is(err, context.DeadlineExceeded):
 		return nil, fmt.Errorf("%w: %s did not answer within %s", errStateUnknown, what, stateTimeout)
-	case err != nil && notExist(err, errOut.String(), id):
+	case err != nil && notExist(err, stderr, id):
 		return nil, nil // an unknown container: the real exec reports it
 	case err != nil:
-		return nil, fmt.Errorf("%w: %s failed: %w: %s", errStateUnknown, what, err, lastLine(errOut.String()))
+		return nil, fmt.Errorf("%w: %s failed: %w: %s", errStateUnknown, what, err, lastLine(stderr))
 	}
 	var st struct {
 		Bundle string `json:"bundle"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &st); err != nil || st.Bundle == "" {
+	if err := json.Unmarshal(stdout, &st); err != nil || st.Bundle == "" {
 		return nil, fmt.Errorf("%w: %s printed no bundle directory", errStateUnknown, what)
 	}
 	if !filepath.IsAbs(st.Bundle) {
@@ -312,6 +319,40 @@ func (w *Wrapper) recordFromState(id string) (*Record, error) {
 		return nil, err
 	}
 	return w.recordFor(id, b, ann)
+}
+
+// runRuntime runs "<runtime> [--root R] ARGS..." with this process's
+// environment under stateTimeout and returns its bounded output; err wraps
+// context.DeadlineExceeded at the deadline. Only --root is passed on:
+// --log would make a failed state write an error into containerd's
+// log.json.
+func (w *Wrapper) runRuntime(args ...string) ([]byte, string, error) {
+	argv := []string{}
+	if w.inv.Root != "" {
+		argv = append(argv, "--root", w.inv.Root)
+	}
+	argv = append(argv, args...)
+	ctx, cancel := context.WithTimeout(context.Background(), stateTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, w.runtime, argv...)
+	cmd.Env = w.Environ
+	var out, errOut bytes.Buffer
+	cmd.Stdout = &limitWriter{w: &out, n: maxStateOutput}
+	cmd.Stderr = &limitWriter{w: &errOut, n: maxStateOutput}
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
+	}
+	return out.Bytes(), errOut.String(), err
+}
+
+// state returns "<runtime> state ID"'s output.
+func (w *Wrapper) state(id string) ([]byte, error) {
+	out, errOut, err := w.runRuntime("state", id)
+	if err != nil {
+		return nil, fmt.Errorf("%s state %s: %w: %s", w.runtime, id, err, lastLine(errOut))
+	}
+	return out, nil
 }
 
 // errStateUnknown: no record, and the runtime's state did not tell
@@ -348,6 +389,7 @@ func (w *Wrapper) delete() {
 			w.logf(LevelWarn, "container %s: %v", id, err)
 		}
 	}
+	collectBPF(w.logf)
 }
 
 // apply masks this process and decides by the container's policy; the
@@ -355,6 +397,7 @@ func (w *Wrapper) delete() {
 func (w *Wrapper) apply(rec *Record) error {
 	m := rec.Mask
 	out, err := enforce.MaskSelf(m.Keep, m.Policy, w.node.RunDir)
+	w.masked, w.rec = out, rec
 	w.nodeLog(rec, out, err)
 	if err != nil {
 		return decided{fmt.Errorf("container %s: policy %s: %w", rec.ID, m.Policy, err)}
@@ -365,12 +408,39 @@ func (w *Wrapper) apply(rec *Record) error {
 	return nil
 }
 
+// collectBPF removes the eBPF backend's entries of cgroups that are gone
+// (containers deleted since), when the backend is installed. This delete's
+// own container still has its cgroup (the runtime removes it after the
+// wrapper execs it): a later delete, the hook's poststop stage or
+// `hwcapctl bpf gc` collects that one.
+func collectBPF(logf func(level logrus.Level, format string, args ...any)) {
+	dir := bpf.Dir()
+	if _, err := os.Lstat(filepath.Join(dir, "link_exec")); err != nil {
+		return
+	}
+	b, err := bpf.Open(dir)
+	if err != nil {
+		return
+	}
+	defer b.Close()
+	if _, err := b.GC(); err != nil {
+		logf(LevelWarn, "eBPF backend: collect stale cgroup entries: %v", err)
+	}
+}
+
 // exit reports err, which stopped the wrapper before the exec, as one
 // line on stderr and in the runtime's --log file and, unless its decision
 // is in the node log already (decided), as a "failed" line there; it
 // returns err's exit code. This is the one place an error becomes an
 // exit code.
 func (w *Wrapper) exit(err error) int {
+	if err == nil {
+		return 0 // a detached restore on the eBPF backend ran the runtime as a child
+	}
+	var st runtimeStatus
+	if errors.As(err, &st) {
+		return int(st) // the runtime ran and said why
+	}
 	code := exitCode(err)
 	msg := "hwcap-runtime: " + oneLine(err.Error())
 	fmt.Fprintln(w.Stderr, msg)
@@ -404,6 +474,15 @@ type execError struct {
 
 func (e *execError) Error() string { return fmt.Sprintf("exec %s: %v", e.path, e.err) }
 func (e *execError) Unwrap() error { return e.err }
+
+// runtimeStatus is the non-zero exit status of the real runtime run as a
+// child (a detached restore on the eBPF backend): the runtime has said
+// why, so exit adds no line and returns the status.
+type runtimeStatus int
+
+func (s runtimeStatus) Error() string {
+	return fmt.Sprintf("the runtime exited with status %d", int(s))
+}
 
 // decided is an error whose decision the node log already has (a refused
 // mask, a refused restore): exit adds no "failed" line for it.

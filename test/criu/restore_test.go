@@ -2,6 +2,7 @@ package criu
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"os"
@@ -56,8 +57,11 @@ func missingFeature(t *testing.T, host *node.Node) (string, hwcap.Words) {
 }
 
 // withExtra copies image directory src to dst and ORs extra into the
-// saved AT_HWCAP* words of every mm image: a checkpoint as if taken on a
-// CPU with one more feature.
+// AT_HWCAP* words of every task: a checkpoint as if taken on a CPU with
+// one more feature. Both copies: the saved one (mm_saved_auxv) and the one
+// on the task's initial stack in its memory pages, which check-image reads
+// (a task on that CPU saw the feature there too; a stack showing fewer
+// features than the saved words is what hwcap's eBPF backend leaves).
 func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 	t.Helper()
 	if err := os.MkdirAll(dst, 0o755); err != nil {
@@ -67,6 +71,8 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	files := map[string][]byte{}
+	var stacks [][]uint64 // each task's vector before AT_NULL, as on its stack
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join(src, e.Name()))
 		if err != nil {
@@ -78,6 +84,18 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 			if err := proto.Unmarshal(b[12:12+n], &m); err != nil {
 				t.Fatal(err)
 			}
+			// Up to AT_NULL; CRIU 4.2 saves the vector without it.
+			end := len(m.MmSavedAuxv) &^ 1
+			for i := 0; i+1 < len(m.MmSavedAuxv); i += 2 {
+				if m.MmSavedAuxv[i] == 0 {
+					end = i
+					break
+				}
+			}
+			if end == 0 {
+				t.Fatalf("%s: empty mm_saved_auxv", e.Name())
+			}
+			stacks = append(stacks, slices.Clone(m.MmSavedAuxv[:end]))
 			for i := 0; i+1 < len(m.MmSavedAuxv); i += 2 {
 				for w, typ := range hwcap.AuxvType {
 					if m.MmSavedAuxv[i] == typ {
@@ -89,7 +107,50 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 				t.Fatal(err)
 			}
 		}
-		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o600); err != nil {
+		files[e.Name()] = b
+	}
+	if len(stacks) == 0 {
+		t.Fatalf("%s: no mm image", src)
+	}
+	// The stack's copy: the saved vector's bytes, found in the pages. A
+	// program may keep copies (read from /proc/self/auxv): those are
+	// patched too, as that CPU's kernel would have given them.
+	for _, vec := range stacks {
+		pat := make([]byte, 0, 8*len(vec))
+		for _, w := range vec {
+			pat = binary.LittleEndian.AppendUint64(pat, w)
+		}
+		found := false
+		for name, b := range files {
+			if !strings.HasPrefix(name, "pages-") {
+				continue
+			}
+			b = slices.Clone(b)
+			for from := 0; ; {
+				at := bytes.Index(b[from:], pat)
+				if at < 0 {
+					break
+				}
+				at += from
+				for i := 0; i+1 < len(vec); i += 2 {
+					for w, typ := range hwcap.AuxvType {
+						if vec[i] == typ {
+							off := at + 8*(i+1)
+							binary.LittleEndian.PutUint64(b[off:], binary.LittleEndian.Uint64(b[off:])|extra[w])
+						}
+					}
+				}
+				found = true
+				from = at + len(pat)
+			}
+			files[name] = b
+		}
+		if !found {
+			t.Fatalf("%s: no task's auxiliary vector in its memory pages (does CRIU still dump the stack?)", src)
+		}
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dst, name), b, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -39,7 +39,7 @@ func TestHookExamples(t *testing.T) {
 		f.Close()
 	}
 	files, _ := filepath.Glob(filepath.Join(ex, "hooks.d", "*", "*.json"))
-	if len(files) != 5 {
+	if len(files) != 7 {
 		t.Fatalf("hooks.d examples: %v", files)
 	}
 	for _, f := range files {

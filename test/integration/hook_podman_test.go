@@ -34,7 +34,7 @@ func newHookPodman(t *testing.T, n *hookNode) *hookPodman {
 		t.Fatal(err)
 	}
 	files, err := filepath.Glob(filepath.Join(root, "examples/hooks.d/podman/*.json"))
-	if err != nil || len(files) != 3 {
+	if err != nil || len(files) != 4 {
 		t.Fatalf("examples/hooks.d/podman: %v %v", files, err)
 	}
 	if err := os.MkdirAll(p.hooks, 0o755); err != nil {
@@ -212,8 +212,9 @@ func TestHookPodmanPrecreate(t *testing.T) {
 		if err == nil || strings.Contains(stdout, "ran") {
 			t.Fatalf("container ran under enforce: %q", stdout)
 		}
-		if !strings.Contains(stderr, "so hwcap-shim cannot mask the container") || !strings.Contains(stderr, "requested by annotation hwcap.dev/deny cannot take effect") {
-			t.Fatalf("podman's error lacks the hook's reason: %s", stderr)
+		if !strings.Contains(stderr, "so hwcap-shim cannot mask the container") || !strings.Contains(stderr, "requested by annotation hwcap.dev/deny cannot take effect") ||
+			!strings.Contains(stderr, "bpf="+bpfVerdict(t)) {
+			t.Fatalf("podman's error lacks the hook's reason (with the eBPF backend's verdict bpf=%s...): %s", bpfVerdict(t), stderr)
 		}
 	})
 

@@ -70,7 +70,8 @@ func TestHookEnforceRefusesCreate(t *testing.T) {
 		text := hookErrorText(t, rt, res, errFile)
 		want := "hwcap-hook: container " + id + ": mask hwcap="
 		for _, w := range []string{want, "(hides " + feat + ") requested by annotation hwcap.dev/deny cannot take effect: kernel ",
-			"does not pass HWCAP masks to children and the container is not started through hwcap-runtime or hwcap-shim (run it on"} {
+			"does not pass HWCAP masks to children (probe: ", ", bpf=" + bpfVerdict(t),
+			") and the container is not started through hwcap-runtime or hwcap-shim (install the eBPF backend"} {
 			if !strings.Contains(text, w) {
 				t.Fatalf("the runtime's error lacks %q:\n%s", w, text)
 			}
@@ -100,7 +101,8 @@ func TestHookWarnRunsAndLogs(t *testing.T) {
 			t.Fatalf("log decisions = %v", got)
 		}
 		r := n.records(t)[0]
-		if r["policy"] != "warn" || !strings.Contains(r["reason"].(string), "cannot take effect") || r["mask"] == "" || r["duration_ms"] == nil {
+		if r["policy"] != "warn" || !strings.Contains(r["reason"].(string), "cannot take effect") || r["mask"] == "" || r["duration_ms"] == nil ||
+			r["backend"] != "none" || !strings.Contains(r["reason"].(string), "bpf="+bpfVerdict(t)) {
 			t.Fatalf("record = %v", r)
 		}
 	})

@@ -84,8 +84,12 @@ func TestWrapperPodman(t *testing.T) {
 			}
 			return
 		}
-		if err == nil || !strings.Contains(stderr, "hwcap-runtime: container ") || !strings.Contains(stderr, ": policy enforce: kernel ") {
-			t.Fatalf("podman run under enforce: %v, stderr %q; want the wrapper's reason", err, stderr)
+		if err == nil || !strings.Contains(stderr, "hwcap-runtime: container ") || !strings.Contains(stderr, ": policy enforce: kernel ") ||
+			!strings.Contains(stderr, "bpf="+bpfVerdict(t)) {
+			t.Fatalf("podman run under enforce: %v, stderr %q; want the wrapper's reason with the eBPF backend's verdict", err, stderr)
+		}
+		if logs[0]["backend"] != "none" {
+			t.Errorf("node log backend %v, want none", logs[0]["backend"])
 		}
 	})
 

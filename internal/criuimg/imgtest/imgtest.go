@@ -12,6 +12,7 @@ import (
 	criucore "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/inventory"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
 	"github.com/checkpoint-restore/go-criu/v8/magic"
 	"google.golang.org/protobuf/proto"
@@ -25,7 +26,17 @@ type Task struct {
 	Comm      string
 	Machine   criucore.CoreEntryMarch
 	Words     hwcap.Words // saved AT_HWCAP..AT_HWCAP4 (AT_HWCAP3/4 only when non-zero)
+	// Stack, when set, adds the task's initial stack page (pagemap and
+	// pages images, mm_start_stack) whose auxiliary vector is the saved
+	// one with these AT_HWCAP* words: what hwcap's eBPF backend leaves.
+	Stack *hwcap.Words
+	// StackFlags are the stack page's pagemap flags (0: present, lazy).
+	StackFlags uint32
 }
+
+// StackPage is the address of the synthetic stack page; mm_start_stack
+// is StackPage + 0x800.
+const StackPage = 0x7ffc12340000
 
 // Machine returns CRIU's machine type for a GOARCH name.
 func Machine(goarch string) criucore.CoreEntryMarch {
@@ -95,7 +106,14 @@ func Files(tasks ...Task) (map[string][]byte, error) {
 			}
 		}
 		auxv = append(auxv, 0, 0)
-		if err := add(fmt.Sprintf("mm-%d.img", t.PID), "MM", MM(auxv)); err != nil {
+		mme := MM(auxv)
+		if t.Stack != nil {
+			mme.MmStartStack = proto.Uint64(StackPage + 0x800)
+			if err := addStack(files, t, auxv); err != nil {
+				return nil, err
+			}
+		}
+		if err := add(fmt.Sprintf("mm-%d.img", t.PID), "MM", mme); err != nil {
 			return nil, err
 		}
 	}
@@ -103,6 +121,40 @@ func Files(tasks ...Task) (map[string][]byte, error) {
 		return nil, err
 	}
 	return files, nil
+}
+
+// addStack writes pagemap-PID.img and pages-PID.img: one page holding the
+// initial stack (argc 1, argv, NULL, one environment string, NULL, then
+// saved with t.Stack's words in place of the AT_HWCAP* values).
+func addStack(files map[string][]byte, t Task, saved []uint64) error {
+	page := make([]byte, 4096)
+	words := []uint64{1, StackPage + 0xf00, 0, StackPage + 0xf10, 0}
+	for i := 0; i+1 < len(saved); i += 2 {
+		val := saved[i+1]
+		for w, typ := range hwcap.AuxvType {
+			if saved[i] == typ {
+				val = t.Stack[w]
+			}
+		}
+		words = append(words, saved[i], val)
+	}
+	for i, w := range words {
+		binary.LittleEndian.PutUint64(page[0x800+8*i:], w)
+	}
+	copy(page[0xf00:], "app\x00")
+	copy(page[0xf10:], "PATH=/bin\x00")
+	flags := t.StackFlags
+	if flags == 0 {
+		flags = 1<<1 | 1<<2 // PE_LAZY | PE_PRESENT, as CRIU marks anonymous pages
+	}
+	pm, err := Image("PAGEMAP", &pagemap.PagemapHead{PagesId: proto.Uint32(t.PID)},
+		&pagemap.PagemapEntry{Vaddr: proto.Uint64(StackPage), CompatNrPages: proto.Uint32(1), Flags: proto.Uint32(flags)})
+	if err != nil {
+		return err
+	}
+	files[fmt.Sprintf("pagemap-%d.img", t.PID)] = pm
+	files[fmt.Sprintf("pages-%d.img", t.PID)] = page
+	return nil
 }
 
 // MM is an mm image entry with saved auxv auxv (CRIU's pairs, AT_NULL) and
