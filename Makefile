@@ -16,7 +16,7 @@ all: build
 build:
 	GO=$(GO) GOBUILD_LDFLAGS='$(LDFLAGS)' hack/gobuild.sh bin ./cmd/...
 
-## deps: install what the demo and the tests need (Debian packages; root)
+## deps: install what the tests need (Debian packages; root)
 deps:
 	hack/install-deps.sh
 
@@ -25,9 +25,11 @@ kernel-src:
 	hack/kernel-src.sh >/dev/null
 
 ## generate: regenerate internal/hwcap's feature tables from the kernel sources,
-##           and the BPF objects + Go bindings of internal/bpf/loader (clang-14, libbpf-dev)
+##           internal/front's rules.h from the Go wrapper's tables, and the BPF
+##           objects + Go bindings of internal/bpf/loader (clang-14, libbpf-dev)
 generate: generate-bpf
 	HWCAP_KERNEL_SRC=$$(hack/kernel-src.sh) $(GO) generate ./internal/hwcap
+	$(GO) generate ./internal/front
 
 ## generate-bpf: rebuild internal/bpf/loader's BPF objects and bindings only
 generate-bpf:
@@ -55,7 +57,7 @@ fuzz:
 ##      then the eBPF backend on Debian's stock kernels (e2e-bpf)
 e2e: build kernel-check
 	test/e2e/e2e.sh
-	test/criu/vm-roundtrip.sh
+	HWCAP_NO_SKIP=1 test/criu/vm-roundtrip.sh
 	test/bpf/e2e.sh
 
 ## e2e-bpf: the eBPF backend on Debian's unmodified kernels (test/vm/stock-kernels) under QEMU:
@@ -78,8 +80,11 @@ kernel-check:
 bench: build
 	hack/bench.sh
 
-## demo: the main job — a real runc container whose processes get a mask
-demo: deps build
+## demo: the main job — a real runc container whose processes get a mask; installs
+##       only what it needs (runc, busybox-static, python3, gcc, libc6-dev)
+demo:
+	hack/install-deps.sh --demo
+	$(MAKE) build
 	hack/demo.sh
 
 ## check: all tests, what CI runs — deps and the kernel headers the generator test reads,

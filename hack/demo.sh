@@ -11,8 +11,8 @@ for b in hwcap-runtime hwcapctl hwcap-shim; do
 	[ -x "$BIN/$b" ] || { echo "demo: $BIN/$b missing: run make build" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (sudo make demo)" >&2; exit 1; }
-command -v runc >/dev/null || { echo "demo: runc not found: run make deps" >&2; exit 1; }
-busybox=$(command -v busybox) || { echo "demo: busybox not found: run make deps" >&2; exit 1; }
+command -v runc >/dev/null || { echo "demo: runc not found: run hack/install-deps.sh --demo" >&2; exit 1; }
+busybox=$(command -v busybox) || { echo "demo: busybox not found: run hack/install-deps.sh --demo" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/hwcap-demo.XXXXXX)
 trap 'runc --root "$work/state" delete -f demo-enforce >/dev/null 2>&1 || true; runc --root "$work/state" delete -f demo-warn >/dev/null 2>&1 || true; rm -rf "$work"' EXIT

@@ -2,10 +2,8 @@ package kubernetes
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -98,25 +96,13 @@ func bundleFor(t *testing.T, image string, c corev1.Container, vols []corev1.Vol
 	return b
 }
 
-// runtimeCmd runs the runtime with output to a file: a container's
-// processes keep the runtime's stdio, and a pipe would keep Wait waiting.
+// runtimeCmd runs the runtime under testutil's deadline, with output to
+// a file (testutil.Run's): a container's processes keep the runtime's
+// stdio, and a pipe would keep Wait waiting.
 func runtimeCmd(t *testing.T, rt *testutil.Runtime, dir string, args ...string) (string, error) {
 	t.Helper()
-	out, err := os.CreateTemp(t.TempDir(), "out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	argv := rt.Argv(args...)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Stdout, cmd.Stderr = out, out
-	err = cmd.Run()
-	b, _ := os.ReadFile(out.Name())
-	t.Logf("%s: %v\n%s", strings.Join(argv, " "), err, b)
-	return string(b), err
+	res := testutil.Run(t, rt.Cmd(dir, nil, args...))
+	return res.Combined(), res.Err
 }
 
 // TestAgentUnderRunc runs the DaemonSet's install init container and its
@@ -204,9 +190,9 @@ func TestAgentUnderRunc(t *testing.T) {
 		t.Errorf("second install: %v, want %d unchanged files\n%s", err, len(want), out)
 	}
 	// The installed hwcapctl works on the node.
-	if fo, err := exec.Command(filepath.Join(hostRoot, "usr/local/bin/hwcapctl"), "features", "--json").Output(); err != nil {
-		t.Errorf("installed hwcapctl: %v", err)
-	} else if _, err := node.ParseDescription("installed hwcapctl", fo); err != nil {
+	if res := testutil.Run(t, testutil.Cmd{Argv: []string{filepath.Join(hostRoot, "usr/local/bin/hwcapctl"), "features", "--json"}}); res.Err != nil {
+		t.Errorf("installed hwcapctl: %s", res.Report())
+	} else if _, err := node.ParseDescription("installed hwcapctl", []byte(res.Stdout)); err != nil {
 		t.Error(err)
 	}
 

@@ -6,21 +6,18 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
-// Prefix is the annotation prefix; every key under it is reserved.
-const Prefix = "hwcap.dev/"
-
-// Annotation keys. Each is a valid Kubernetes annotation key.
+// Annotation keys under hwcap.AnnotationPrefix. Each is a valid
+// Kubernetes annotation key.
 const (
-	KeyProfile   = Prefix + "profile"   // name of a profile in the node's profileDir
-	KeyAllow     = Prefix + "allow"     // comma-separated features to keep
-	KeyDeny      = Prefix + "deny"      // comma-separated features to hide
-	KeyMask      = Prefix + "mask"      // raw AND words: hwcap=0x..,hwcap2=0x..
-	KeyPolicy    = Prefix + "policy"    // enforce | warn
-	KeyEffective = Prefix + "effective" // written by the precreate stage
+	KeyProfile   = hwcap.AnnotationPrefix + "profile"   // name of a profile in the node's profileDir
+	KeyAllow     = hwcap.AnnotationPrefix + "allow"     // comma-separated features to keep
+	KeyDeny      = hwcap.AnnotationPrefix + "deny"      // comma-separated features to hide
+	KeyMask      = hwcap.AnnotationPrefix + "mask"      // raw AND words: hwcap=0x..,hwcap2=0x..
+	KeyPolicy    = hwcap.AnnotationPrefix + "policy"    // enforce | warn
+	KeyEffective = hwcap.AnnotationPrefix + "effective" // written by the precreate stage
 )
 
 // MaskKeys are the keys that say what to keep; exactly one may be given.
@@ -52,7 +49,7 @@ func annErr(key string, format string, args ...any) error {
 // Request is a validated mask request for one container.
 type Request struct {
 	Spec    hwcap.Spec
-	Policy  enforce.Policy
+	Policy  hwcap.Policy
 	Profile string   // profile name when the mask came from hwcap.dev/profile
 	Keys    []string // annotation keys used, sorted
 	// Key is the mask key that set Spec (one of MaskKeys); for messages.
@@ -68,15 +65,11 @@ type Request struct {
 // touches the file system.
 func HasAnnotations(annotations map[string]string) bool {
 	for k := range annotations {
-		if hasPrefix(k) {
+		if hwcap.IsAnnotationKey(k) {
 			return true
 		}
 	}
 	return false
-}
-
-func hasPrefix(k string) bool {
-	return len(k) >= len(Prefix) && strings.EqualFold(k[:len(Prefix)], Prefix)
 }
 
 // Request validates the container's hwcap.dev/* annotations against this
@@ -101,7 +94,7 @@ func (n *Node) RequestFor(annotations map[string]string, t *hwcap.Table) (*Reque
 	r := &Request{Table: t}
 	vals := map[string]string{}
 	for k, v := range annotations {
-		if !hasPrefix(k) {
+		if !hwcap.IsAnnotationKey(k) {
 			continue
 		}
 		if !known(k) {
@@ -171,11 +164,11 @@ func (n *Node) RequestFor(annotations map[string]string, t *hwcap.Table) (*Reque
 
 	r.Policy = n.DefaultPolicy
 	if pv, ok := vals[KeyPolicy]; ok {
-		pol, err := enforce.ParsePolicy(strings.TrimSpace(pv))
+		pol, err := hwcap.ParsePolicy(strings.TrimSpace(pv))
 		if err != nil {
 			return nil, annErr(KeyPolicy, "%w", err)
 		}
-		if pol == enforce.Warn && n.DefaultPolicy == enforce.Enforce && !n.AllowRelax {
+		if pol == hwcap.Warn && n.DefaultPolicy == hwcap.Enforce && !n.AllowRelax {
 			return nil, annErr(KeyPolicy, "%q would relax this node's %q policy, which the node does not allow (remove the annotation, or set \"allowAnnotationRelax\": true in %s)", pv, n.DefaultPolicy, n.source())
 		}
 		r.Policy = pol

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
@@ -36,7 +35,7 @@ func testNode(t *testing.T) *Node {
 
 func TestDefaults(t *testing.T) {
 	n := Defaults()
-	if n.DefaultPolicy != enforce.Enforce || n.AllowRelax || n.RunDir != "/run/hwcap" ||
+	if n.DefaultPolicy != hwcap.Enforce || n.AllowRelax || n.RunDir != "/run/hwcap" ||
 		strings.Join(n.Runtimes, ",") != "runc,crun" || n.ShimPath == "" || n.ProfileDir == "" {
 		t.Fatalf("unexpected defaults: %+v", n)
 	}
@@ -50,7 +49,7 @@ func TestLoad(t *testing.T) {
 		check   func(*Node) bool
 	}{
 		"partial keeps defaults": {body: `{"defaultPolicy":"warn"}`, check: func(n *Node) bool {
-			return n.DefaultPolicy == enforce.Warn && n.RunDir == "/run/hwcap" && len(n.Runtimes) == 2
+			return n.DefaultPolicy == hwcap.Warn && n.RunDir == "/run/hwcap" && len(n.Runtimes) == 2
 		}},
 		"all fields": {body: `{"defaultPolicy":"enforce","profileDir":"/p","logFile":"","allowAnnotationRelax":true,"runtimes":["/usr/sbin/runc"],"shimPath":"/s","runDir":"/r"}`,
 			check: func(n *Node) bool {
@@ -67,7 +66,7 @@ func TestLoad(t *testing.T) {
 		"empty file":      {body: ``, wantErr: "empty file"},
 		"too large":       {body: `{"logFile":"/` + strings.Repeat("a", MaxConfigSize) + `"}`, wantErr: "larger than"},
 		"not an object":   {body: `[]`, wantErr: "got a JSON array"},
-		"null is default": {body: `null`, check: func(n *Node) bool { return n.DefaultPolicy == enforce.Enforce }},
+		"null is default": {body: `null`, check: func(n *Node) bool { return n.DefaultPolicy == hwcap.Enforce }},
 	} {
 		t.Run(name, func(t *testing.T) {
 			p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".json")
@@ -100,7 +99,7 @@ func TestLoadMissing(t *testing.T) {
 	if _, err := os.Stat(DefaultPath); errors.Is(err, os.ErrNotExist) {
 		t.Setenv(EnvConfig, "")
 		n, err := Load()
-		if err != nil || n.Source != "" || n.DefaultPolicy != enforce.Enforce {
+		if err != nil || n.Source != "" || n.DefaultPolicy != hwcap.Enforce {
 			t.Fatalf("missing default file: %+v, %v", n, err)
 		}
 	}
@@ -126,21 +125,21 @@ func TestRequest(t *testing.T) {
 	for name, tc := range map[string]struct {
 		ann     map[string]string
 		relax   bool
-		def     enforce.Policy
+		def     hwcap.Policy
 		wantErr string
 		check   func(*Request) bool
 	}{
 		"none":    {ann: map[string]string{"io.kubernetes.pod": "x"}, check: func(r *Request) bool { return r == nil }},
 		"nil map": {ann: nil, check: func(r *Request) bool { return r == nil }},
 		"deny": {ann: map[string]string{KeyDeny: "sve2, sve"}, check: func(r *Request) bool {
-			return strings.Join(r.Spec.Deny, ",") == "sve2,sve" && r.Policy == enforce.Enforce && r.Key == KeyDeny
+			return strings.Join(r.Spec.Deny, ",") == "sve2,sve" && r.Policy == hwcap.Enforce && r.Key == KeyDeny
 		}},
 		"allow":        {ann: map[string]string{KeyAllow: "fp,asimd"}, check: func(r *Request) bool { return len(r.Spec.Allow) == 2 }},
 		"mask":         {ann: map[string]string{KeyMask: "hwcap=0x3,hwcap2=0"}, check: func(r *Request) bool { return r.Spec.Raw[0] == 3 && r.Spec.Raw[1] == 0 && r.Spec.Raw[2] == ^uint64(0) }},
 		"profile":      {ann: map[string]string{KeyProfile: "n1"}, check: func(r *Request) bool { return r.Profile == "n1" && r.Spec.Profile != nil }},
-		"tighten":      {ann: map[string]string{KeyDeny: "sve", KeyPolicy: "enforce"}, def: enforce.Warn, check: func(r *Request) bool { return r.Policy == enforce.Enforce }},
-		"relax ok":     {ann: map[string]string{KeyDeny: "sve", KeyPolicy: "warn"}, relax: true, check: func(r *Request) bool { return r.Policy == enforce.Warn }},
-		"warn node":    {ann: map[string]string{KeyDeny: "sve"}, def: enforce.Warn, check: func(r *Request) bool { return r.Policy == enforce.Warn }},
+		"tighten":      {ann: map[string]string{KeyDeny: "sve", KeyPolicy: "enforce"}, def: hwcap.Warn, check: func(r *Request) bool { return r.Policy == hwcap.Enforce }},
+		"relax ok":     {ann: map[string]string{KeyDeny: "sve", KeyPolicy: "warn"}, relax: true, check: func(r *Request) bool { return r.Policy == hwcap.Warn }},
+		"warn node":    {ann: map[string]string{KeyDeny: "sve"}, def: hwcap.Warn, check: func(r *Request) bool { return r.Policy == hwcap.Warn }},
 		"effective":    {ann: map[string]string{KeyDeny: "sve", KeyEffective: "hwcap=0x1"}, check: func(r *Request) bool { return r.Effective != nil && r.Effective[0] == 1 }},
 		"keys sorted":  {ann: map[string]string{KeyPolicy: "enforce", KeyDeny: "sve"}, check: func(r *Request) bool { return strings.Join(r.Keys, " ") == KeyDeny+" "+KeyPolicy }},
 		"relax denied": {ann: map[string]string{KeyDeny: "sve", KeyPolicy: "warn"}, wantErr: `annotation hwcap.dev/policy: "warn" would relax this node's "enforce" policy`},
@@ -323,7 +322,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		if _, err := enforce.ParsePolicy(string(n.DefaultPolicy)); err != nil {
+		if _, err := hwcap.ParsePolicy(string(n.DefaultPolicy)); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -7,7 +7,7 @@
 // the annotation key and the bad token so that the one line a runtime shows
 // is enough to fix it.
 //
-// Annotation precedence (documented for users in the README):
+// Annotation precedence (documented for users in docs/configuration.md):
 //
 //   - exactly one of hwcap.dev/profile, hwcap.dev/allow, hwcap.dev/deny and
 //     hwcap.dev/mask says what to keep; two of them together are a conflict,

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
 // EnvConfig names the environment variable that overrides DefaultPath.
@@ -40,7 +40,7 @@ var defaultJSON []byte
 type Node struct {
 	// DefaultPolicy applies to containers that request a mask without
 	// hwcap.dev/policy.
-	DefaultPolicy enforce.Policy `json:"defaultPolicy"`
+	DefaultPolicy hwcap.Policy `json:"defaultPolicy"`
 	// ProfileDir holds the admin profiles named by hwcap.dev/profile.
 	ProfileDir string `json:"profileDir"`
 	// LogFile receives one JSON line per hook or wrapper run ("" = none).
@@ -71,8 +71,11 @@ func Defaults() *Node {
 // Path returns the file Load reads: $HWCAP_CONFIG, else DefaultPath;
 // explicit says it came from $HWCAP_CONFIG (then a missing file is an
 // error, not the built-in defaults).
-func Path() (path string, explicit bool) {
-	if p := os.Getenv(EnvConfig); p != "" {
+func Path() (path string, explicit bool) { return PathIn(os.Getenv) }
+
+// PathIn is Path for the environment getenv.
+func PathIn(getenv func(string) string) (path string, explicit bool) {
+	if p := getenv(EnvConfig); p != "" {
 		return p, true
 	}
 	return DefaultPath, false
@@ -81,8 +84,10 @@ func Path() (path string, explicit bool) {
 // Load reads $HWCAP_CONFIG, else DefaultPath. A missing DefaultPath means
 // the built-in defaults; a missing file named by $HWCAP_CONFIG is an error,
 // because an explicit setting that points nowhere is a mistake.
-func Load() (*Node, error) {
-	p, explicit := Path()
+func Load() (*Node, error) { return LoadPath(Path()) }
+
+// LoadPath is Load of the file Path or PathIn returned.
+func LoadPath(p string, explicit bool) (*Node, error) {
 	if explicit {
 		return LoadFile(p)
 	}
@@ -154,7 +159,7 @@ func parseOnto(n *Node, data []byte, name string) (*Node, error) {
 }
 
 func (n *Node) validate() error {
-	pol, err := enforce.ParsePolicy(string(n.DefaultPolicy))
+	pol, err := hwcap.ParsePolicy(string(n.DefaultPolicy))
 	if err != nil {
 		return fmt.Errorf("field defaultPolicy: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/hwcap/hwcap/internal/atomicfile"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/node"
 )
@@ -79,7 +80,7 @@ func runBaseline(e *env, args []string) error {
 	}
 
 	if *out != "" {
-		if err := writeFileAtomic(*out, buf.Bytes(), 0o644); err != nil {
+		if err := atomicfile.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "wrote %s\n", *out)

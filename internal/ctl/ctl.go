@@ -11,6 +11,7 @@ import (
 
 	"github.com/hwcap/hwcap/internal/criuimg"
 	"github.com/hwcap/hwcap/internal/hwcap"
+	"github.com/hwcap/hwcap/internal/logging"
 	"github.com/hwcap/hwcap/internal/nfd"
 	"github.com/hwcap/hwcap/internal/node"
 	"github.com/hwcap/hwcap/internal/version"
@@ -107,7 +108,9 @@ func exitCode(err error) int {
 	return ExitFail
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine is logging.OneLine: error text may quote a container's bytes
+// (ids, a runtime's error output, names inside a checkpoint image).
+func oneLine(s string) string { return logging.OneLine(s) }
 
 func commandNames() string {
 	var names []string

@@ -2,7 +2,6 @@ package ctl
 
 import (
 	"bufio"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,32 +245,14 @@ func TestInspectContainer(t *testing.T) {
 	}
 }
 
-// runDetached starts the bundle as container id with `run -d`. The
-// container's init keeps the runtime's stdio open, so output goes to a
-// file, not a pipe (a pipe would keep the wait going for as long as the
-// container lives).
+// runDetached starts the bundle as container id with `run -d` (the
+// container's init keeps the runtime's stdio open: testutil.Run gives it
+// files, not pipes).
 func runDetached(t *testing.T, rt *testutil.Runtime, b *testutil.Bundle, id string) {
 	t.Helper()
-	t.Cleanup(func() {
-		argv := rt.Argv("delete", "--force", id)
-		_ = exec.Command(argv[0], argv[1:]...).Run()
-	})
-	out, err := os.CreateTemp(t.TempDir(), "runtime-output")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	argv := rt.Argv("run", "-d", "--bundle", b.Dir, id)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = b.Dir
-	cmd.Stdout, cmd.Stderr = out, out
-	err = cmd.Run()
-	msg, _ := os.ReadFile(out.Name())
-	t.Logf("%s: %v\n%s", strings.Join(argv, " "), err, msg)
-	if err != nil {
-		t.Fatalf("%s run -d: %v\n%s", rt.Name, err, msg)
+	t.Cleanup(func() { rt.Delete(t, id) })
+	if res := rt.Exec(t, b.Dir, nil, "run", "-d", "--bundle", b.Dir, id); res.Err != nil {
+		t.Fatalf("%s run -d: %s", rt.Name, res.Report())
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/hwcap/hwcap/internal/hwcap"
@@ -91,4 +93,19 @@ func warnUnknown(e *env, nodes ...*node.Node) {
 			fmt.Fprintf(e.stderr, "hwcapctl: warning: %s: ignoring features this build does not know: %s (a newer kernel? update hwcapctl)\n", n.Source, strings.Join(n.Unknown, " "))
 		}
 	}
+}
+
+// checkOutput refuses an output path that names a directory or another
+// non-regular file, before any work is done.
+func checkOutput(path string) error {
+	if _, base := filepath.Split(path); base == "" {
+		return usagef("output %q is a directory (want a file name)", path)
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		if fi.IsDir() {
+			return usagef("output %q is a directory (want a file name)", path)
+		}
+		return usagef("output %q is not a regular file", path)
+	}
+	return nil
 }

@@ -13,39 +13,9 @@ import (
 	"github.com/hwcap/hwcap/internal/probe"
 )
 
-// Policy says what to do when a mask cannot take effect.
-type Policy string
-
-const (
-	// Enforce refuses to start the workload unmasked.
-	Enforce Policy = "enforce"
-	// Warn logs and starts the workload unmasked.
-	Warn Policy = "warn"
-)
-
 // Sentinel errors.
 var (
-	ErrBadPolicy    = errors.New("unknown policy")
 	ErrNotInherited = errors.New("kernel does not pass HWCAP masks to child processes")
-)
-
-// ParsePolicy accepts "enforce" or "warn".
-func ParsePolicy(s string) (Policy, error) {
-	switch p := Policy(s); p {
-	case Enforce, Warn:
-		return p, nil
-	}
-	return "", fmt.Errorf("%w %q (want enforce or warn)", ErrBadPolicy, s)
-}
-
-// Stricter reports whether p is stricter than q.
-func (p Policy) Stricter(q Policy) bool { return p == Enforce && q == Warn }
-
-// Decisions recorded in an Outcome.
-const (
-	DecisionMasked  = "masked"  // applied, and passed on (Outcome.Backend says how)
-	DecisionWarned  = "warned"  // not passed on; policy warn: go on
-	DecisionRefused = "refused" // not passed on; policy enforce: stop
 )
 
 // Backend is how a mask reaches the processes a caller starts.
@@ -63,7 +33,7 @@ const (
 // FieldBackend is the log field naming the Backend.
 const FieldBackend = "backend"
 
-// Outcome records what Self did, for logs and error messages.
+// Outcome records what MaskSelf did, for logs and error messages.
 type Outcome struct {
 	Keep      hwcap.Words   `json:"keep"`
 	Before    hwcap.Words   `json:"before"`
@@ -75,13 +45,13 @@ type Outcome struct {
 	// ByHost: on the bpf backend, the mask was already in place (this
 	// process's initial stack shows it): the host side (hwcap-hook or
 	// hwcap-runtime) set it, as in a container that cannot reach BPF.
-	ByHost   bool   `json:"byHost,omitempty"`
-	Policy   Policy `json:"policy"`
-	Decision string `json:"decision"`
-	Reason   string `json:"reason,omitempty"`
+	ByHost   bool           `json:"byHost,omitempty"`
+	Policy   hwcap.Policy   `json:"policy"`
+	Decision hwcap.Decision `json:"decision"`
+	Reason   string         `json:"reason,omitempty"`
 }
 
-// Self makes the processes the caller execs next carry the mask keep, by
+// MaskSelf makes the processes the caller execs next carry the mask keep, by
 // the first backend that works here, and decides by policy when none does:
 //
 //  1. series: the caller's saved auxiliary vector is masked with every
@@ -96,10 +66,10 @@ type Outcome struct {
 //     inside the container (which cannot reach BPF) sees the mask on its
 //     own initial stack. Only a stack that shows it counts.
 //
-// Under Enforce, none of these yields an error wrapping ErrNotInherited
-// with a one-line reason; under Warn the Outcome records it and the
-// caller goes on unmasked.
-func Self(keep hwcap.Words, pol Policy, runDir string) (*Outcome, error) {
+// Under hwcap.Enforce, none of these yields an error wrapping
+// ErrNotInherited with a one-line reason; under hwcap.Warn the Outcome
+// records it and the caller goes on unmasked.
+func MaskSelf(keep hwcap.Words, pol hwcap.Policy, runDir string) (*Outcome, error) {
 	out := &Outcome{Keep: keep, Policy: pol, Backend: BackendNone}
 	res, applyErr := auxv.Apply(keep, auxv.AvailablePaths()...)
 	if res != nil {
@@ -114,21 +84,21 @@ func Self(keep hwcap.Words, pol Policy, runDir string) (*Outcome, error) {
 	}
 	out.Probe = pr
 	if applyErr == nil && pr.Inherits(out.Paths...) {
-		out.Inherited, out.Backend, out.Decision = true, BackendSeries, DecisionMasked
+		out.Inherited, out.Backend, out.Decision = true, BackendSeries, hwcap.DecisionMasked
 		return out, nil
 	}
 	var bpfErr error
 	if pr.BPFWorks() {
 		eff, err := bpfSelf(keep)
 		if err == nil {
-			out.Inherited, out.Backend, out.Decision = true, BackendBPF, DecisionMasked
+			out.Inherited, out.Backend, out.Decision = true, BackendBPF, hwcap.DecisionMasked
 			out.After = out.Before.And(eff)
 			return out, nil
 		}
 		bpfErr = err
 	}
 	if stack, ok := maskedByHost(out.Before, keep); ok {
-		out.Inherited, out.Backend, out.ByHost, out.Decision = true, BackendBPF, true, DecisionMasked
+		out.Inherited, out.Backend, out.ByHost, out.Decision = true, BackendBPF, true, hwcap.DecisionMasked
 		out.After = stack
 		return out, nil
 	}
@@ -176,11 +146,11 @@ func maskedByHost(before, keep hwcap.Words) (hwcap.Words, bool) {
 
 func (o *Outcome) fail(reason string, cause error) (*Outcome, error) {
 	o.Reason = reason
-	if o.Policy == Warn {
-		o.Decision = DecisionWarned
+	if o.Policy == hwcap.Warn {
+		o.Decision = hwcap.DecisionWarned
 		return o, nil
 	}
-	o.Decision = DecisionRefused
+	o.Decision = hwcap.DecisionRefused
 	if errors.Is(cause, ErrNotInherited) {
 		return o, &reasonError{reason: reason, sentinel: ErrNotInherited}
 	}

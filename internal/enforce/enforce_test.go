@@ -16,25 +16,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func TestParsePolicy(t *testing.T) {
-	for in, want := range map[string]Policy{"enforce": Enforce, "warn": Warn} {
-		if got, err := ParsePolicy(in); err != nil || got != want {
-			t.Errorf("ParsePolicy(%q) = %q, %v", in, got, err)
-		}
-	}
-	for _, bad := range []string{"", "Enforce", "warn ", "strict"} {
-		if _, err := ParsePolicy(bad); !errors.Is(err, ErrBadPolicy) || !strings.Contains(err.Error(), "want enforce or warn") {
-			t.Errorf("ParsePolicy(%q) err = %v", bad, err)
-		}
-	}
-	if !Enforce.Stricter(Warn) || Warn.Stricter(Enforce) || Enforce.Stricter(Enforce) {
-		t.Error("Stricter is wrong")
-	}
-}
-
-// TestSelf masks this test process for real (it is about to exit anyway
+// TestMaskSelf masks this test process for real (it is about to exit anyway
 // after the subtests) and checks the decision against the probe.
-func TestSelf(t *testing.T) {
+func TestMaskSelf(t *testing.T) {
 	v, err := auxv.ReadSelf()
 	if err != nil {
 		t.Fatal(err)
@@ -51,9 +35,9 @@ func TestSelf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, pol := range []Policy{Warn, Enforce} {
+	for _, pol := range []hwcap.Policy{hwcap.Warn, hwcap.Enforce} {
 		t.Run(string(pol), func(t *testing.T) {
-			out, err := Self(keep, pol, t.TempDir())
+			out, err := MaskSelf(keep, pol, t.TempDir())
 			if out == nil {
 				t.Fatal("nil outcome")
 			}
@@ -69,15 +53,15 @@ func TestSelf(t *testing.T) {
 			}
 			switch {
 			case inherits:
-				if err != nil || out.Decision != DecisionMasked {
+				if err != nil || out.Decision != hwcap.DecisionMasked {
 					t.Errorf("decision %q err %v, want masked", out.Decision, err)
 				}
-			case pol == Warn:
-				if err != nil || out.Decision != DecisionWarned || !strings.Contains(out.Reason, "does not pass HWCAP masks") {
+			case pol == hwcap.Warn:
+				if err != nil || out.Decision != hwcap.DecisionWarned || !strings.Contains(out.Reason, "does not pass HWCAP masks") {
 					t.Errorf("decision %q reason %q err %v, want warned", out.Decision, out.Reason, err)
 				}
 			default:
-				if !errors.Is(err, ErrNotInherited) || out.Decision != DecisionRefused {
+				if !errors.Is(err, ErrNotInherited) || out.Decision != hwcap.DecisionRefused {
 					t.Errorf("decision %q err %v, want refused with ErrNotInherited", out.Decision, err)
 				}
 				if err != nil && (!strings.HasPrefix(err.Error(), "kernel "+pr.Kernel+" does not pass HWCAP masks") || strings.Contains(err.Error(), "\n")) {

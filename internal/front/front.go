@@ -64,7 +64,7 @@ func Parse(argv []string) Args {
 }
 
 // Decide runs the whole decision for argv and env with front files in dir,
-// without exec. It may write a marker (KindCreate).
+// without exec. It may write a container record (KindCreate).
 func Decide(argv, env []string, dir string) (kind int, runtime string) {
 	arr, free := cStrings(argv)
 	defer free()
@@ -81,9 +81,29 @@ func Decide(argv, env []string, dir string) (kind int, runtime string) {
 	return int(k), runtime
 }
 
-// FNV is FNV-1a 64 of s, as the front end computes it.
-func FNV(s string) uint64 {
-	cs := C.CString(s)
-	defer C.free(unsafe.Pointer(cs))
-	return uint64(C.front_fnv(cs))
+// Name is the name of the front file of key k, as the front end
+// computes it (wrapper.FrontKey.Name is the Go wrapper's).
+func Name(k [4]string) string {
+	var ck [4]*C.char
+	for i, s := range k {
+		ck[i] = C.CString(s)
+		defer C.free(unsafe.Pointer(ck[i]))
+	}
+	buf := (*C.char)(C.malloc(64))
+	defer C.free(unsafe.Pointer(buf))
+	C.front_name(&ck[0], buf, 64)
+	return C.GoString(buf)
+}
+
+// Identity is the identity of the file at path as the front end formats
+// it; ok is false when it cannot be stat'ed.
+func Identity(path string) (id string, ok bool) {
+	cp := C.CString(path)
+	defer C.free(unsafe.Pointer(cp))
+	buf := (*C.char)(C.malloc(256))
+	defer C.free(unsafe.Pointer(buf))
+	if C.front_identity(cp, buf, 256) < 0 {
+		return "", false
+	}
+	return C.GoString(buf), true
 }

@@ -3,14 +3,16 @@
 package front
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
-	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/wrapper"
 )
 
@@ -132,24 +134,53 @@ func FuzzAgree(f *testing.F) {
 	})
 }
 
-func TestFNV(t *testing.T) {
-	for _, s := range []string{"", "/etc/hwcap/config.json", "default:runc", "/run/containerd/runc/k8s.io"} {
-		want := filepath.Join("/d", fmt.Sprintf("front-%016x", FNV(s)))
-		if got := wrapper.FrontPath("/d", s); got != want {
-			t.Errorf("FrontPath(%q) = %s, front end %s", s, got, want)
+// TestFrontName: the front end finds the front file the Go wrapper wrote
+// for the same key.
+func TestFrontName(t *testing.T) {
+	for _, k := range []wrapper.FrontKey{
+		{},
+		{Path: "/usr/bin:/bin"},
+		{Config: "/etc/hwcap/config.json", Path: "/usr/bin", Runtime: "/usr/sbin/runc", Root: "/run/containerd/runc/k8s.io"},
+		{Config: "a", Path: "b"}, {Config: "ab"}, {Path: "ab"}, {Root: "x"}, {Runtime: "x"},
+	} {
+		if got, want := Name([4]string{k.Config, k.Path, k.Runtime, k.Root}), k.Name()+".json"; got != want {
+			t.Errorf("%+v: front end %s, Go wrapper %s", k, got, want)
 		}
+	}
+}
+
+// TestIdentity: the front end formats a file's identity as the Go wrapper
+// wrote it into the front file and the record.
+func TestIdentity(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	if err := os.WriteFile(f, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(f, filepath.Join(dir, "l")); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{f, dir, filepath.Join(dir, "l"), filepath.Join(dir, "missing"), "/proc/self/exe", "/dev/null"} {
+		want, err := wrapper.Identity(p)
+		got, ok := Identity(p)
+		if err != nil || !ok || got != want {
+			t.Errorf("%s: front end %q (%v), Go wrapper %q (%v)", p, got, ok, want, err)
+		}
+	}
+	if _, ok := Identity(filepath.Join(f, "under-a-file")); ok {
+		t.Error("ENOTDIR is not absent")
 	}
 }
 
 // env is a test node: a front directory, a node configuration, a run
 // directory, a fake runtime on PATH and a bundle.
 type env struct {
-	t                             *testing.T
+	t                             testing.TB
 	dir, front, cfg, run, rt, bin string
 	bundle                        string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	if os.Geteuid() != 0 && os.Getenv("HWCAP_NO_SKIP") == "" {
 		t.Log("not root: ownership checks are against this user")
@@ -157,16 +188,22 @@ func newEnv(t *testing.T) *env {
 	d := t.TempDir()
 	e := &env{t: t, dir: d, front: filepath.Join(d, "front"), cfg: filepath.Join(d, "node.json"), run: filepath.Join(d, "run"),
 		bin: filepath.Join(d, "bin"), bundle: filepath.Join(d, "bundle")}
-	for _, p := range []string{e.front, e.run, e.bin, e.bundle} {
+	for _, p := range []string{e.run, e.bin, e.bundle} {
 		if err := os.Mkdir(p, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e.rt = filepath.Join(e.bin, "fakerunc")
 	e.write(e.rt, "#!/bin/sh\n", 0o755)
-	e.write(e.cfg, fmt.Sprintf(`{"runDir": %q, "runtimes": ["fakerunc", "crun"]}`, e.run), 0o644)
+	e.node(`"fakerunc", "crun"`)
 	e.bundleConfig(`{"ociVersion": "1.0.2", "annotations": {"io.kubernetes.pod.name": "web"}}`)
 	return e
+}
+
+// node writes the node configuration with runtimes rts (a JSON list's
+// inside) and no node log.
+func (e *env) node(rts string) {
+	e.write(e.cfg, fmt.Sprintf(`{"runDir": %q, "logFile": "", "runtimes": [%s]}`, e.run, rts), 0o644)
 }
 
 func (e *env) write(p, data string, mode os.FileMode) {
@@ -181,26 +218,51 @@ func (e *env) write(p, data string, mode os.FileMode) {
 
 func (e *env) bundleConfig(s string) { e.write(filepath.Join(e.bundle, "config.json"), s, 0o644) }
 
-// writeFront does what the Go wrapper does after loading the node file.
-func (e *env) writeFront() {
+// environ is the environment of a call: the node configuration, a PATH
+// whose first directory does not exist, and extra.
+func (e *env) environ(extra ...string) []string {
+	return append([]string{"PATH=/nonexistent:" + e.bin, "HWCAP_CONFIG=" + e.cfg}, extra...)
+}
+
+// goCall runs the Go wrapper itself on args (as the front end hands a
+// call over to it), with a fake exec; it writes the front file of the
+// call's key.
+func (e *env) goCall(args string, extraEnv ...string) {
 	e.t.Helper()
-	n, err := config.LoadFile(e.cfg)
-	if err != nil {
-		e.t.Fatal(err)
+	envv := e.environ(extraEnv...)
+	getenv := func(k string) string {
+		for _, kv := range envv {
+			if v, ok := strings.CutPrefix(kv, k+"="); ok {
+				return v
+			}
+		}
+		return ""
 	}
-	var st syscall.Stat_t
-	if err := syscall.Stat(e.cfg, &st); err != nil {
-		e.t.Fatal(err)
+	var stderr bytes.Buffer
+	w := &wrapper.Wrapper{
+		Args: append([]string{"hwcap-runtime"}, strings.Fields(args)...), Environ: envv, Getenv: getenv,
+		Getwd: os.Getwd, Stderr: &stderr, Now: time.Now, FrontDir: e.front,
+		Exec: func(string, []string, []string) error { return errors.New("fake exec") },
 	}
-	if err := wrapper.WriteFront(e.front, e.cfg, true, &st, &st, n); err != nil {
-		e.t.Fatal(err)
+	if code := w.Run(); code != wrapper.ExitNotExec {
+		e.t.Fatalf("Go wrapper %s: exit %d: %s", args, code, stderr.String())
 	}
+}
+
+// frontPath is the front file of a call with --root root.
+func (e *env) frontPath(root string, extraEnv ...string) string {
+	k := wrapper.FrontKey{Config: e.cfg, Path: "/nonexistent:" + e.bin, Root: root}
+	for _, kv := range extraEnv {
+		if v, ok := strings.CutPrefix(kv, "HWCAP_RUNTIME="); ok {
+			k.Runtime = v
+		}
+	}
+	return wrapper.FrontPath(e.front, k)
 }
 
 func (e *env) decide(args string, extraEnv ...string) (int, string) {
 	argv := append([]string{"hwcap-runtime"}, strings.Fields(args)...)
-	envv := append([]string{"PATH=/nonexistent:" + e.bin, "HWCAP_CONFIG=" + e.cfg}, extraEnv...)
-	return Decide(argv, envv, e.front)
+	return Decide(argv, e.environ(extraEnv...), e.front)
 }
 
 func (e *env) want(args string, wantKind int, extraEnv ...string) {
@@ -216,93 +278,165 @@ func (e *env) want(args string, wantKind int, extraEnv ...string) {
 
 func TestDecidePass(t *testing.T) {
 	e := newEnv(t)
-	// $HWCAP_RUNTIME: no file needed.
+	// $HWCAP_RUNTIME a path: no file needed.
 	e.want("state x", KindPass, "HWCAP_RUNTIME="+e.rt)
-	e.want("state x", KindPass, "HWCAP_RUNTIME=fakerunc")
+	// A name or a relative path is for the Go wrapper's Lookup.
+	e.want("state x", KindGo, "HWCAP_RUNTIME=fakerunc")
 	e.want("state x", KindGo, "HWCAP_RUNTIME=relative/runc")
 	e.want("state x", KindGo, "HWCAP_RUNTIME=nosuch")
-	// The node file's runtimes: only with a current front file.
+	// The node file's runtimes: only with a current front file of the
+	// call's key, which a Go call writes.
 	e.want("state x", KindGo)
-	e.writeFront()
+	e.goCall("state x")
+	e.goCall("--root /r state x")
+	e.want("state x", KindPass)
 	e.want("--root /r state x", KindPass)
+	e.want("--root /q state x", KindGo) // another root: another key
 	e.want("state x", KindGo, "HWCAP_FRONT=off")
+	// A create that names the runtime by $HWCAP_RUNTIME leaves a front
+	// file for that key too.
+	e.goCall("create --bundle "+e.bundle+" c0", "HWCAP_RUNTIME=fakerunc")
+	e.want("state x", KindPass, "HWCAP_RUNTIME=fakerunc")
 	// A changed node file: the Go wrapper reads it again.
-	e.write(e.cfg, fmt.Sprintf(`{"runDir": %q, "runtimes": ["crun"]}`, e.run), 0o644)
+	e.node(`"crun"`)
 	e.want("state x", KindGo)
-	e.writeFront()
 	if k, rt := e.decide("state x"); k == KindPass && rt == e.rt {
 		t.Fatal("new runtimes list not used")
 	}
+	// The wrapper itself as the runtime: never exec'd by the front end.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.want("state x", KindGo, "HWCAP_RUNTIME="+self)
 }
 
 func TestDecideFrontFileTrust(t *testing.T) {
 	e := newEnv(t)
-	e.writeFront()
-	p := wrapper.FrontPath(e.front, e.cfg)
+	e.goCall("state x")
+	p := e.frontPath("")
 	e.want("state x", KindPass)
 
 	data, err := os.ReadFile(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, mut := range map[string]func(){
-		"group-writable": func() { e.write(p, string(data), 0o664) },
-		"symlink": func() {
+	doc := string(data)
+	edit := func(old, repl string) func() {
+		return func() {
+			if !strings.Contains(doc, old) {
+				t.Fatalf("front file %s has no %q", doc, old)
+			}
+			e.write(p, strings.Replace(doc, old, repl, 1), 0o600)
+		}
+	}
+	cfgID, err := wrapper.Identity(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtID, err := wrapper.Identity(e.rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []struct {
+		name string
+		mut  func()
+	}{
+		{"group-writable", func() { e.write(p, doc, 0o620) }},
+		{"symlink", func() {
 			os.Remove(p)
 			alt := filepath.Join(e.dir, "alt")
-			e.write(alt, string(data), 0o644)
+			e.write(alt, doc, 0o600)
 			if err := os.Symlink(alt, p); err != nil {
 				t.Fatal(err)
 			}
-		},
-		"truncated":   func() { e.write(p, strings.TrimSuffix(string(data), "end\n"), 0o644) },
-		"other file":  func() { e.write(p, strings.Replace(string(data), "config "+e.cfg, "config /etc/other.json", 1), 0o644) },
-		"forged stat": func() { e.write(p, strings.Replace(string(data), "stat ", "stat 1", 1), 0o644) },
-		"absent": func() {
-			e.write(p, string(data[:strings.Index(string(data), "stat ")])+"stat absent\n"+string(data[strings.Index(string(data), "run-dir"):]), 0o644)
-		},
-		"world-writable dir": func() {
+		}},
+		{"truncated", edit("}\n", "")},
+		{"other file", edit(`"key":["`+e.cfg, `"key":["/etc/other.json`)},
+		{"forged identity", edit(`"watch":["`, `"watch":["1`)},
+		{"absent", edit(`"watch":["`+cfgID, `"watch":["absent`)},
+		{"config not watched", edit(`"watch":["`+cfgID+" "+e.cfg+`",`, `"watch":[`)},
+		{"another config watched", edit(`"watch":["`+cfgID+" "+e.cfg, `"watch":["`+rtID+" "+e.rt)},
+		{"other version", edit(`"version":2`, `"version":1`)},
+		{"version twice", edit(`"version":2`, `"version":2,"version":2`)},
+		{"unknown member", edit(`"version":2`, `"version":2,"x":1`)},
+		{"escape", edit(`"runtime":"/`, `"runtime":"\/`)},
+		{"relative records", edit(`"records":"/`, `"records":"`)},
+		{"short key", edit(`"key":["`+e.cfg+`",`, `"key":[`)},
+		{"nested", edit(`"version":2`, `"version":2,"mask":{}`)},
+		{"world-writable dir", func() {
 			if err := os.Chmod(e.front, 0o777); err != nil {
 				t.Fatal(err)
 			}
-		},
+		}},
 	} {
-		mut()
+		m.mut()
 		if k, _ := e.decide("state x"); k != KindGo {
-			t.Fatalf("front file %s: kind %d, want the Go wrapper's", name, k)
+			t.Fatalf("front file %s: kind %d, want the Go wrapper's", m.name, k)
 		}
 		// restore
 		os.Remove(p)
-		if err := os.Chmod(e.front, 0o755); err != nil {
+		if err := os.Chmod(e.front, 0o700); err != nil {
 			t.Fatal(err)
 		}
-		e.writeFront()
+		e.goCall("state x")
 		e.want("state x", KindPass)
+	}
+}
+
+// wantRecord checks that the record of id is the one the Go wrapper
+// would write for a container without a mask with config file cfg, byte
+// for byte, and that the Go wrapper reads it as current.
+func (e *env) wantRecord(root, id, cfg string) {
+	e.t.Helper()
+	s := wrapper.StoreFor(e.run, root, e.rt)
+	data, err := os.ReadFile(s.Path(id))
+	if err != nil {
+		e.t.Fatalf("no record where the Go wrapper looks: %v", err)
+	}
+	cfgID, err := wrapper.Identity(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	want := fmt.Sprintf(`{"version":%d,"id":"%s","bundle":"%s","config":"%s","configId":"%s"}`+"\n", wrapper.RecordVersion, id, filepath.Dir(cfg), cfg, cfgID)
+	if string(data) != want {
+		e.t.Fatalf("record holds %q, want %q", data, want)
+	}
+	rec, err := s.Get(id)
+	if err != nil || rec == nil || rec.Mask != nil || !rec.Current() {
+		e.t.Fatalf("the Go wrapper reads %+v, %v", rec, err)
 	}
 }
 
 func TestDecideCreateExec(t *testing.T) {
 	e := newEnv(t)
-	e.writeFront()
+	e.goCall("state x")
+	cfgPath := filepath.Join(e.bundle, "config.json")
 	e.want("create --bundle "+e.bundle+" c1", KindCreate)
-	marker := wrapper.PlainPath(e.run, "", e.rt, "c1")
-	data, err := os.ReadFile(marker)
-	if err != nil {
-		t.Fatalf("no marker where the Go wrapper looks: %v", err)
-	}
-	if want := filepath.Join(e.bundle, "config.json") + "\n"; string(data) != want {
-		t.Fatalf("marker holds %q, want %q", data, want)
-	}
+	e.wantRecord("", "c1", cfgPath)
+	store := wrapper.StoreFor(e.run, "", e.rt)
 	e.want("exec --process /p c1", KindExec)
-	e.want("--root /other exec c1", KindGo) // another root: another directory
-	e.want("exec c2", KindGo)               // no marker
+	e.want("--root /other exec c1", KindGo) // another root: another key
+	e.want("exec c2", KindGo)               // no record
 
-	// A record of the Go wrapper for the id decides.
-	rec := filepath.Join(filepath.Dir(marker), "c1.json")
-	e.write(rec, "{}", 0o600)
+	// A record with a mask (the Go wrapper's) decides.
+	plain, err := store.Get("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	masked := *plain
+	masked.Mask = &wrapper.Mask{Policy: "warn"}
+	if err := store.Put(&masked); err != nil {
+		t.Fatal(err)
+	}
 	e.want("exec c1", KindGo)
 	e.want("create --bundle "+e.bundle+" c1", KindGo)
-	os.Remove(rec)
+	if err := store.Put(plain); err != nil {
+		t.Fatal(err)
+	}
+	e.want("exec c1", KindExec)
+	e.want("create --bundle "+e.bundle+" c1", KindCreate) // replaces a record without a mask
+	e.wantRecord("", "c1", cfgPath)
 
 	// The bundle now asks for a mask: the exec goes to the Go wrapper.
 	for _, cfg := range []string{
@@ -320,25 +454,50 @@ func TestDecideCreateExec(t *testing.T) {
 	e.bundleConfig(`{"annotations":`)
 	e.want("create --bundle "+e.bundle+" c3", KindCreate)
 	// Not a regular file, or missing: the Go wrapper reports it.
-	cfgPath := filepath.Join(e.bundle, "config.json")
 	os.Remove(cfgPath)
-	e.want("create --bundle "+e.bundle+" c3", KindGo)
+	e.want("create --bundle "+e.bundle+" c4", KindGo)
 	if err := syscall.Mkfifo(cfgPath, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e.want("create --bundle "+e.bundle+" c3", KindGo)
+	e.want("create --bundle "+e.bundle+" c4", KindGo)
 	e.want("exec c1", KindGo)
 
-	// A marker others could have written is not trusted.
+	// A clean config again, but not the file c1's record was made from:
+	// the record is not current (Record.Current), the Go wrapper decides.
 	os.Remove(cfgPath)
 	e.bundleConfig(`{}`)
+	e.want("exec c1", KindGo)
+	if err := store.Delete("c1"); err != nil {
+		t.Fatal(err)
+	}
+	e.want("create --bundle "+e.bundle+" c1", KindCreate)
 	e.want("exec c1", KindExec)
-	if err := os.Chmod(marker, 0o666); err != nil {
+	// A record others could have written is not trusted, nor one that is
+	// not exactly a record of this id without a mask.
+	rec := store.Path("c1")
+	good, err := os.ReadFile(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(rec, 0o666); err != nil {
 		t.Fatal(err)
 	}
 	e.want("exec c1", KindGo)
-	e.write(marker, "relative/config.json\n", 0o600)
-	e.want("exec c1", KindGo)
+	for _, bad := range []struct{ old, repl string }{
+		{`"config":"/`, `"config":"`},
+		{`"id":"c1"`, `"id":"c2"`},
+		{`"version":2`, `"version":1`},
+		{`"version":2`, `"version":2,"version":2`},
+		{`"}`, `","mask":{"keep":[1,0,0,0],"policy":"warn"}}`},
+		{`"}`, `","mask":null}`},
+		{`"}`, `","x":"y"}`},
+		{`"bundle":"`, `"bundle":"\/`},
+	} {
+		e.write(rec, strings.Replace(string(good), bad.old, bad.repl, 1), 0o600)
+		e.want("exec c1", KindGo)
+	}
+	e.write(rec, string(good), 0o600)
+	e.want("exec c1", KindExec)
 
 	// A relative bundle and the current directory.
 	wd, _ := os.Getwd()
@@ -346,19 +505,20 @@ func TestDecideCreateExec(t *testing.T) {
 	if err := os.Chdir(e.dir); err != nil {
 		t.Fatal(err)
 	}
-	e.want("run -d -b bundle c4", KindCreate)
+	e.want("run -d -b bundle c5", KindCreate)
 	if err := os.Chdir(e.bundle); err != nil {
 		t.Fatal(err)
 	}
-	e.want("create c5", KindCreate)
-	e.want("exec c5", KindExec)
+	e.want("create c6", KindCreate)
+	e.want("exec c6", KindExec)
+	e.wantRecord("", "c6", cfgPath)
 
-	// GC removes the markers whose config is gone, like records.
-	os.Remove(filepath.Join(e.bundle, "config.json"))
-	if n := wrapper.GCRecords(e.run, "", e.rt); n < 3 {
-		t.Fatalf("GCRecords removed %d markers, want >= 3", n)
+	// One clean-up for every record: those whose config is gone go.
+	os.Remove(cfgPath)
+	if n := store.GC(0); n < 3 {
+		t.Fatalf("GC removed %d records, want >= 3", n)
 	}
-	if _, err := os.Stat(marker); err == nil {
-		t.Fatal("marker of a gone config still there")
+	if _, err := os.Stat(rec); err == nil {
+		t.Fatal("record of a gone config still there")
 	}
 }

@@ -38,8 +38,8 @@ func openBPF() (BPFBackend, error) {
 
 // Decisions of the bpf backend's stages.
 const (
-	DecisionCollected = "collected"             // poststop: stale cgroup entries removed
-	DecisionLeft      = "left-to-createRuntime" // precreate on the eBPF backend: no shim needed
+	DecisionCollected hwcap.Decision = "collected"             // poststop: stale cgroup entries removed
+	DecisionLeft      hwcap.Decision = "left-to-createRuntime" // precreate on the eBPF backend: no shim needed
 )
 
 func (r *run) field(k string, v any) {
@@ -78,7 +78,7 @@ func (r *run) bpfGuard(st *spec.State, m *mask, pr *probe.Result) (code int, don
 	if err := r.bpfRegister(b, st.Pid, m); err != nil {
 		return r.refuse(m, err.Error()), true
 	}
-	return r.finish(ExitOK, DecisionMasked, nil), true
+	return r.finish(ExitOK, hwcap.DecisionMasked, nil), true
 }
 
 // bpfDryRun: a backend installed in dry-run mode records what it would
@@ -86,7 +86,7 @@ func (r *run) bpfGuard(st *spec.State, m *mask, pr *probe.Result) (code int, don
 // is registered so that the backend's counters and records show it; under
 // enforce the guard goes on to refuse.
 func (r *run) bpfDryRun(st *spec.State, m *mask) (int, bool) {
-	if m.req.Policy != enforce.Warn || st.Pid <= 0 || r.ownInit(st.Pid) != nil {
+	if m.req.Policy != hwcap.Warn || st.Pid <= 0 || r.ownInit(st.Pid) != nil {
 		return 0, false
 	}
 	b, err := r.h.BPF()
@@ -103,7 +103,7 @@ func (r *run) bpfDryRun(st *spec.State, m *mask) (int, bool) {
 		why += "; registering the container failed: " + err.Error()
 	}
 	r.rec.Reason = m.describe() + " cannot take effect: " + why
-	return r.finish(ExitOK, DecisionWarned, nil), true
+	return r.finish(ExitOK, hwcap.DecisionWarned, nil), true
 }
 
 // bpfRegister masks task pid and its cgroup. A container whose cgroup
@@ -177,7 +177,7 @@ func (r *run) bpfConfirms(pid int, m *mask) bool {
 func (r *run) poststop() int {
 	st, err := spec.ReadState(r.h.Stdin)
 	if err != nil {
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s: %v\n", r.stage, err)
+		r.h.printf("%s: %v", r.stage, err)
 		return ExitInvalid
 	}
 	if r.h.BPF == nil || !config.HasAnnotations(st.Annotations) {
@@ -195,7 +195,7 @@ func (r *run) poststop() int {
 	r.field("removed", len(gone))
 	if err != nil {
 		r.rec.Reason = "collect stale cgroup entries: " + err.Error()
-		return r.finish(ExitOK, DecisionFailed, nil)
+		return r.finish(ExitOK, hwcap.DecisionFailed, nil)
 	}
 	return r.finish(ExitOK, DecisionCollected, nil)
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/bpf"
-	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/probe"
 )
@@ -101,7 +100,7 @@ func lastLog(t *testing.T, path string) map[string]any {
 func TestGuardBPF(t *testing.T) {
 	keep := hwcap.All.AndNot(hwcap.Words{1 << 22}) // deny sve
 	for name, tc := range map[string]struct {
-		policy   enforce.Policy
+		policy   hwcap.Policy
 		status   probe.Status
 		mode     bpf.Mode // "" : not installed
 		cgroup   string
@@ -111,15 +110,15 @@ func TestGuardBPF(t *testing.T) {
 		stderr   string
 		masked   bool // task and cgroup registered
 	}{
-		"masked":           {enforce.Enforce, probe.Inherited, bpf.ModeWrite, "/machine/ctr", false, ExitOK, "masked", "", true},
-		"root cgroup":      {enforce.Enforce, probe.Inherited, bpf.ModeWrite, "/", false, ExitRefused, "refused", "is in the root cgroup", false},
-		"no cgroup v2":     {enforce.Enforce, probe.Inherited, bpf.ModeWrite, "", false, ExitRefused, "refused", "processes that enter it later (exec) would not be masked", false},
-		"foreign pid":      {enforce.Enforce, probe.Inherited, bpf.ModeWrite, "/machine/ctr", true, ExitRefused, "refused", "not a child of the runtime running this hook", false},
-		"lockdown enforce": {enforce.Enforce, probe.Unavailable, "", "/machine/ctr", false, ExitRefused, "refused", `bpf=unavailable (kernel lockdown forbids bpf_probe_write_user: lockdown is "integrity")`, false},
-		"lockdown warn":    {enforce.Warn, probe.Unavailable, "", "/machine/ctr", false, ExitOK, "warned", "policy warn: starting it anyway", false},
-		"dry-run warn":     {enforce.Warn, probe.NotInherited, bpf.ModeDryRun, "/machine/ctr", false, ExitOK, "warned", "dry-run mode", true},
-		"dry-run enforce":  {enforce.Enforce, probe.NotInherited, bpf.ModeDryRun, "/machine/ctr", false, ExitRefused, "refused", "cannot take effect", false},
-		"cannot open":      {enforce.Enforce, probe.Inherited, "", "/machine/ctr", false, ExitRefused, "refused", "the hook cannot use it", false},
+		"masked":           {hwcap.Enforce, probe.Inherited, bpf.ModeWrite, "/machine/ctr", false, ExitOK, "masked", "", true},
+		"root cgroup":      {hwcap.Enforce, probe.Inherited, bpf.ModeWrite, "/", false, ExitRefused, "refused", "is in the root cgroup", false},
+		"no cgroup v2":     {hwcap.Enforce, probe.Inherited, bpf.ModeWrite, "", false, ExitRefused, "refused", "processes that enter it later (exec) would not be masked", false},
+		"foreign pid":      {hwcap.Enforce, probe.Inherited, bpf.ModeWrite, "/machine/ctr", true, ExitRefused, "refused", "not a child of the runtime running this hook", false},
+		"lockdown enforce": {hwcap.Enforce, probe.Unavailable, "", "/machine/ctr", false, ExitRefused, "refused", `bpf=unavailable (kernel lockdown forbids bpf_probe_write_user: lockdown is "integrity")`, false},
+		"lockdown warn":    {hwcap.Warn, probe.Unavailable, "", "/machine/ctr", false, ExitOK, "warned", "policy warn: starting it anyway", false},
+		"dry-run warn":     {hwcap.Warn, probe.NotInherited, bpf.ModeDryRun, "/machine/ctr", false, ExitOK, "warned", "dry-run mode", true},
+		"dry-run enforce":  {hwcap.Enforce, probe.NotInherited, bpf.ModeDryRun, "/machine/ctr", false, ExitRefused, "refused", "cannot take effect", false},
+		"cannot open":      {hwcap.Enforce, probe.Inherited, "", "/machine/ctr", false, ExitRefused, "refused", "the hook cannot use it", false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFake(t, tc.policy)
@@ -174,7 +173,7 @@ func TestPoststartBPF(t *testing.T) {
 		"none":        {nil, nil, ExitRefused, "refused"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := newFake(t, enforce.Enforce)
+			f := newFake(t, hwcap.Enforce)
 			f.pidWords[pid] = hostWords
 			be := &fakeBPF{mode: bpf.ModeWrite, tasks: map[int]hwcap.Words{}, cgroups: map[uint64]hwcap.Words{}}
 			if tc.task != nil {
@@ -209,7 +208,7 @@ func TestPoststop(t *testing.T) {
 		"not installed": {nil, false, 0, false, ""},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := newFake(t, enforce.Enforce)
+			f := newFake(t, hwcap.Enforce)
 			var be *fakeBPF
 			if tc.be {
 				be = &fakeBPF{mode: bpf.ModeWrite, tasks: map[int]hwcap.Words{}, cgroups: map[uint64]hwcap.Words{}}
@@ -235,7 +234,7 @@ func TestPoststop(t *testing.T) {
 // TestPrecreateBPF: on the eBPF backend precreate does not wrap the
 // entrypoint (createRuntime masks from the host) but records the mask.
 func TestPrecreateBPF(t *testing.T) {
-	f := newFake(t, enforce.Enforce)
+	f := newFake(t, hwcap.Enforce)
 	in := strings.Replace(podmanConfig, "%s", `{"hwcap.dev/deny":"sve"}`, 1)
 	be := &fakeBPF{mode: bpf.ModeWrite, tasks: map[int]hwcap.Words{}, cgroups: map[uint64]hwcap.Words{}}
 	h := bpfHook(t, f, in, probe.Inherited, be, "/x")
@@ -258,7 +257,7 @@ func TestPrecreateBPF(t *testing.T) {
 	if cfg.Annotations["hwcap.dev/effective"] != "hwcap=0xffffffffffbfffff" {
 		t.Errorf("effective = %q", cfg.Annotations["hwcap.dev/effective"])
 	}
-	if got := logDecisions(t, f.node.LogFile); len(got) != 1 || got[0] != "precreate="+DecisionLeft {
+	if got := logDecisions(t, f.node.LogFile); len(got) != 1 || got[0] != "precreate="+string(DecisionLeft) {
 		t.Errorf("log = %v", got)
 	}
 }

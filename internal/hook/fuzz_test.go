@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
 // FuzzRun feeds a whole hook run (any stage) arbitrary stdin, with a node
@@ -32,7 +32,7 @@ func FuzzRun(f *testing.F) {
 		if len(stdin) > 1<<16 || len(cfg) > 1<<16 {
 			return
 		}
-		fk := newFake(t, enforce.Enforce)
+		fk := newFake(t, hwcap.Enforce)
 		dir := filepath.Dir(fk.node.LogFile)
 		if err := os.WriteFile(filepath.Join(dir, "n1.json"), []byte(`{"version":"hwcap.dev/v1","arch":"arm64","allow":["fp","asimd"]}`), 0o644); err != nil {
 			t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/spec"
 )
 
@@ -31,7 +32,7 @@ func (r *run) guard() int {
 				return r.refuse(m, err.Error())
 			}
 			r.field(enforce.FieldBackend, string(enforce.BackendSeries))
-			return r.finish(ExitOK, DecisionMasked, nil)
+			return r.finish(ExitOK, hwcap.DecisionMasked, nil)
 		}
 	}
 	// The container starts through hwcap-shim, which masks itself and
@@ -55,7 +56,11 @@ func (r *run) guard() int {
 	// 3. (on the series backend)
 	args := cfg.Args()
 	if len(args) > 0 && isShim(args[0], r.node.ShimPath) {
-		call, err := parseShimCall(args[1:], cfg)
+		err := shimMounted(args[0], r.node.ShimPath, cfg.Mounts)
+		var call *shimCall
+		if err == nil {
+			call, err = parseShimCall(args[1:], cfg)
+		}
 		if err == nil {
 			err = call.covers(m)
 		}
@@ -122,7 +127,7 @@ func (r *run) fixHint(kernelOK bool) string {
 	if !kernelOK {
 		hint = "install the eBPF backend where the kernel allows it (hwcapctl bpf install), or run it on a kernel with the HWCAP inheritance series, with --runtime hwcap-runtime"
 	}
-	if r.node.DefaultPolicy == enforce.Warn || r.node.AllowRelax {
+	if r.node.DefaultPolicy == hwcap.Warn || r.node.AllowRelax {
 		return hint + ", or set " + config.KeyPolicy + "=warn"
 	}
 	return hint + ", or ask the node administrator for defaultPolicy warn"
@@ -135,21 +140,21 @@ func (r *run) refuse(m *mask, why string) int {
 	if _, ok := r.rec.Fields[enforce.FieldBackend]; !ok {
 		r.field(enforce.FieldBackend, string(enforce.BackendNone))
 	}
-	if m.req.Policy == enforce.Warn {
-		return r.finish(ExitOK, DecisionWarned, nil)
+	if m.req.Policy == hwcap.Warn {
+		return r.finish(ExitOK, hwcap.DecisionWarned, nil)
 	}
-	return r.finish(ExitRefused, DecisionRefused, errors.New(r.rec.Reason))
+	return r.finish(ExitRefused, hwcap.DecisionRefused, errors.New(r.rec.Reason))
 }
 
 // fail ends a run on an error: invalid input (exit 2) or a failure to
 // check (exit 3; under warn, logged and exit 0).
 func (r *run) fail(err error) int {
 	if errors.Is(err, errCheck) {
-		if r.rec.Policy == string(enforce.Warn) {
+		if r.rec.Policy == string(hwcap.Warn) {
 			r.rec.Reason = err.Error()
-			return r.finish(ExitOK, DecisionWarned, nil)
+			return r.finish(ExitOK, hwcap.DecisionWarned, nil)
 		}
-		return r.finish(ExitFailed, DecisionFailed, err)
+		return r.finish(ExitFailed, hwcap.DecisionFailed, err)
 	}
 	return r.invalid(err)
 }

@@ -34,19 +34,16 @@ const (
 	StagePoststop      = "poststop"
 )
 
-// Decisions written to the log.
+// Decisions written to the log besides hwcap's (masked: the init already
+// carries the mask; warned, refused; failed: could not check).
 const (
-	DecisionNothing   = "nothing-to-hide" // the host lacks every feature the mask hides
-	DecisionMasked    = "masked"          // the init carries the mask (series), or the hook set it (eBPF backend)
-	DecisionShim      = "shim"            // started through hwcap-shim on a kernel that passes masks on
-	DecisionWarned    = "warned"          // would not take effect; policy warn
-	DecisionRefused   = "refused"         // would not take effect; policy enforce
-	DecisionInvalid   = "invalid"         // bad annotation or input
-	DecisionFailed    = "failed"          // could not check
-	DecisionWrapped   = "wrapped"         // precreate prepended the shim
-	DecisionAlready   = "already-wrapped" // precreate found the shim in place
-	DecisionConfirmed = "confirmed"       // poststart saw the mask
-	DecisionExited    = "exited"          // poststart: the process was gone
+	DecisionNothing   hwcap.Decision = "nothing-to-hide" // the host lacks every feature the mask hides
+	DecisionShim      hwcap.Decision = "shim"            // started through hwcap-shim on a kernel that passes masks on
+	DecisionInvalid   hwcap.Decision = "invalid"         // bad annotation or input
+	DecisionWrapped   hwcap.Decision = "wrapped"         // precreate prepended the shim
+	DecisionAlready   hwcap.Decision = "already-wrapped" // precreate found the shim in place
+	DecisionConfirmed hwcap.Decision = "confirmed"       // poststart saw the mask
+	DecisionExited    hwcap.Decision = "exited"          // poststart: the process was gone
 )
 
 // ShimMountPath is where precreate bind-mounts the shim in the container.
@@ -65,8 +62,8 @@ type Hook struct {
 	Stdout, Stderr io.Writer
 	// LoadConfig returns the node configuration (config.Load).
 	LoadConfig func() (*config.Node, error)
-	// Self returns the hook's own auxv (the host's words).
-	Self func() (auxv.Vector, error)
+	// OwnAuxv returns the hook's own auxv (the host's words).
+	OwnAuxv func() (auxv.Vector, error)
 	// ReadPID returns /proc/PID/auxv.
 	ReadPID func(pid int) (auxv.Vector, error)
 	// Init returns the auxv of PID 1 of the hook's pid namespace (nil: not
@@ -94,7 +91,7 @@ func Default() *Hook {
 	return &Hook{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		LoadConfig: config.Load,
-		Self:       auxv.ReadSelf,
+		OwnAuxv:    auxv.ReadSelf,
 		ReadPID:    auxv.ReadPID,
 		Init:       func() (auxv.Vector, error) { return auxv.ReadPID(1) },
 		Probe:      probe.Cached,
@@ -140,7 +137,7 @@ func (h *Hook) Run(args []string) int {
 	case StagePoststop:
 		return r.poststop()
 	}
-	fmt.Fprintf(h.Stderr, "hwcap-hook: unknown stage %q (want createRuntime, prestart, precreate, poststart or poststop)\n", args[0])
+	h.printf("unknown stage %q (want createRuntime, prestart, precreate, poststart or poststop)", args[0])
 	return ExitInvalid
 }
 
@@ -167,7 +164,7 @@ func (r *run) setup(container string) error {
 	l, err := logging.Open(n.LogFile, "hwcap-hook")
 	if err != nil {
 		// Not fatal: the decision matters more than the record of it.
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: warning: %v\n", err)
+		r.h.printf("warning: %v", err)
 		l, _ = logging.Open("", "hwcap-hook")
 	}
 	r.log = l
@@ -176,7 +173,7 @@ func (r *run) setup(container string) error {
 
 // finish logs the record, prints msg (if any) to stderr as one line and
 // returns code.
-func (r *run) finish(code int, decision string, err error) int {
+func (r *run) finish(code int, decision hwcap.Decision, err error) int {
 	r.rec.Decision = decision
 	r.rec.Duration = time.Since(r.start)
 	r.rec.Err = err
@@ -185,15 +182,15 @@ func (r *run) finish(code int, decision string, err error) int {
 	}
 	if r.log != nil {
 		if lerr := r.log.Log(r.rec); lerr != nil {
-			fmt.Fprintf(r.h.Stderr, "hwcap-hook: warning: %v\n", lerr)
+			r.h.printf("warning: %v", lerr)
 		}
 		r.log.Close()
 	}
 	switch {
 	case err != nil:
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s\n", oneLine(r.prefix()+err.Error()))
-	case decision == DecisionWarned:
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: warning: %s\n", oneLine(r.prefix()+r.rec.Reason+" (policy warn: starting it anyway)"))
+		r.h.printf("%s%v", r.prefix(), err)
+	case decision == hwcap.DecisionWarned:
+		r.h.printf("warning: %s%s (policy warn: starting it anyway)", r.prefix(), r.rec.Reason)
 	}
 	return code
 }
@@ -205,7 +202,14 @@ func (r *run) prefix() string {
 	return "container " + r.rec.Container + ": "
 }
 
-func oneLine(s string) string { return logging.OneLine(s) }
+// printf writes one line to stderr, prefixed "hwcap-hook: ". Every line
+// the hook prints goes through here: its text quotes tenant input
+// (annotation keys and values, container ids, config.json's bytes in a
+// decoder's error), so it passes through logging.OneLine, which escapes
+// control characters and joins lines.
+func (h *Hook) printf(format string, args ...any) {
+	fmt.Fprintln(h.Stderr, "hwcap-hook: "+logging.OneLine(fmt.Sprintf(format, args...)))
+}
 
 // invalid classifies an input error.
 func (r *run) invalid(err error) int { return r.finish(ExitInvalid, DecisionInvalid, err) }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/config"
-	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/probe"
 )
@@ -44,7 +43,7 @@ func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
 	return &Hook{
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 		LoadConfig: func() (*config.Node, error) { f.loaded++; return f.node, nil },
-		Self: func() (auxv.Vector, error) {
+		OwnAuxv: func() (auxv.Vector, error) {
 			if f.self != nil {
 				return vec(*f.self), nil
 			}
@@ -84,7 +83,7 @@ func (f *fake) hook(stdin string) (*Hook, *bytes.Buffer, *bytes.Buffer) {
 	}, &out, &errb
 }
 
-func newFake(t *testing.T, policy enforce.Policy) *fake {
+func newFake(t *testing.T, policy hwcap.Policy) *fake {
 	t.Helper()
 	n := config.Defaults()
 	n.DefaultPolicy = policy
@@ -98,10 +97,17 @@ func newFake(t *testing.T, policy enforce.Policy) *fake {
 }
 
 // bundle writes a config.json with args and returns the bundle directory.
+// When args[0] names the shim, the config bind-mounts newFake's shimPath
+// there read-only, as precreate does (TestGuardShimMustBeTheNodesShim
+// covers configs without that mount).
 func bundle(t *testing.T, args []string, env ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	data, _ := json.Marshal(map[string]any{"ociVersion": "1.0.2", "process": map[string]any{"args": args, "env": env, "cwd": "/"}})
+	cfg := map[string]any{"ociVersion": "1.0.2", "process": map[string]any{"args": args, "env": env, "cwd": "/"}}
+	if len(args) > 0 && isShim(args[0], "/usr/local/bin/hwcap-shim") {
+		cfg["mounts"] = []specs.Mount{{Destination: args[0], Type: "bind", Source: "/usr/local/bin/hwcap-shim", Options: []string{"bind", "ro"}}}
+	}
+	data, _ := json.Marshal(cfg)
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +161,7 @@ func TestGuardWithCapturedStates(t *testing.T) {
 	masked := hostWords.AndNot(hwcap.Words{1 << 22, 1 << 1}) // sve, sve2
 	shimArgs := []string{ShimMountPath, "--mask", "hwcap=0xffffffffffbfffff,hwcap2=0xfffffffffffffffd", "--policy", "enforce", "--", "app"}
 	for name, tc := range map[string]struct {
-		policy   enforce.Policy
+		policy   hwcap.Policy
 		ann      map[string]string // nil: the sample's own (hwcap.dev/deny=sve)
 		args     []string
 		env      []string
@@ -166,21 +172,21 @@ func TestGuardWithCapturedStates(t *testing.T) {
 		decision string
 		stderr   string
 	}{
-		"refused":          {policy: enforce.Enforce, args: []string{"app"}, code: ExitRefused, decision: "refused", stderr: "mask hwcap=0xffffffffffbfffff (hides sve) requested by annotation hwcap.dev/deny cannot take effect: kernel 6.18.44 does not pass HWCAP masks to children"},
-		"warned":           {policy: enforce.Warn, args: []string{"app"}, code: ExitOK, decision: "warned", stderr: "warning: container"},
-		"init masked":      {policy: enforce.Enforce, args: []string{"app"}, pidWords: &masked, code: ExitOK, decision: "masked"},
-		"foreign masked":   {policy: enforce.Enforce, args: []string{"app"}, pidWords: &masked, foreign: true, code: ExitRefused, decision: "refused", stderr: "carries the mask but is not a child of the runtime running this hook (its parent is pid 1"},
-		"foreign warned":   {policy: enforce.Warn, args: []string{"app"}, pidWords: &masked, foreign: true, code: ExitOK, decision: "warned", stderr: "so it is not this container's init"},
-		"shim kernel ok":   {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: shimArgs, inherits: true, code: ExitOK, decision: "shim"},
-		"shim old kernel":  {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: shimArgs, code: ExitRefused, decision: "refused", stderr: "so hwcap-shim cannot mask"},
-		"shim too weak":    {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: []string{"/usr/local/bin/hwcap-shim", "--deny=sve", "--", "app"}, inherits: true, code: ExitRefused, decision: "refused", stderr: "hwcap-shim with a mask that keeps sve2"},
-		"shim env deny":    {policy: enforce.Enforce, args: []string{"/usr/local/bin/hwcap-shim", "app"}, env: []string{"HWCAP_DENY=sve"}, inherits: true, code: ExitOK, decision: "shim"},
-		"shim weak policy": {policy: enforce.Enforce, args: []string{"/.hwcap-shim", "--deny", "sve", "--policy", "warn", "app"}, inherits: true, code: ExitRefused, decision: "refused", stderr: "policy warn, but the annotations ask for enforce"},
-		"shim bad flag":    {policy: enforce.Enforce, args: []string{"/.hwcap-shim", "--frob", "app"}, inherits: true, code: ExitRefused, decision: "refused", stderr: `hwcap-shim flag "--frob" is not one the shim knows`},
-		"kernel ok no shim": {policy: enforce.Enforce, args: []string{"app"}, inherits: true, code: ExitRefused, decision: "refused",
+		"refused":          {policy: hwcap.Enforce, args: []string{"app"}, code: ExitRefused, decision: "refused", stderr: "mask hwcap=0xffffffffffbfffff (hides sve) requested by annotation hwcap.dev/deny cannot take effect: kernel 6.18.44 does not pass HWCAP masks to children"},
+		"warned":           {policy: hwcap.Warn, args: []string{"app"}, code: ExitOK, decision: "warned", stderr: "warning: container"},
+		"init masked":      {policy: hwcap.Enforce, args: []string{"app"}, pidWords: &masked, code: ExitOK, decision: "masked"},
+		"foreign masked":   {policy: hwcap.Enforce, args: []string{"app"}, pidWords: &masked, foreign: true, code: ExitRefused, decision: "refused", stderr: "carries the mask but is not a child of the runtime running this hook (its parent is pid 1"},
+		"foreign warned":   {policy: hwcap.Warn, args: []string{"app"}, pidWords: &masked, foreign: true, code: ExitOK, decision: "warned", stderr: "so it is not this container's init"},
+		"shim kernel ok":   {policy: hwcap.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: shimArgs, inherits: true, code: ExitOK, decision: "shim"},
+		"shim old kernel":  {policy: hwcap.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: shimArgs, code: ExitRefused, decision: "refused", stderr: "so hwcap-shim cannot mask"},
+		"shim too weak":    {policy: hwcap.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve,sve2"}, args: []string{"/usr/local/bin/hwcap-shim", "--deny=sve", "--", "app"}, inherits: true, code: ExitRefused, decision: "refused", stderr: "hwcap-shim with a mask that keeps sve2"},
+		"shim env deny":    {policy: hwcap.Enforce, args: []string{"/usr/local/bin/hwcap-shim", "app"}, env: []string{"HWCAP_DENY=sve"}, inherits: true, code: ExitOK, decision: "shim"},
+		"shim weak policy": {policy: hwcap.Enforce, args: []string{"/.hwcap-shim", "--deny", "sve", "--policy", "warn", "app"}, inherits: true, code: ExitRefused, decision: "refused", stderr: "policy warn, but the annotations ask for enforce"},
+		"shim bad flag":    {policy: hwcap.Enforce, args: []string{"/.hwcap-shim", "--frob", "app"}, inherits: true, code: ExitRefused, decision: "refused", stderr: `hwcap-shim flag "--frob" is not one the shim knows`},
+		"kernel ok no shim": {policy: hwcap.Enforce, args: []string{"app"}, inherits: true, code: ExitRefused, decision: "refused",
 			stderr: "the container's init (pid 4242) does not carry the mask and the container is not started through hwcap-runtime or hwcap-shim (run it with --runtime hwcap-runtime"},
-		"nothing to hide": {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/mask": "hwcap3=0"}, args: []string{"app"}, code: ExitOK, decision: "nothing-to-hide"},
-		"invalid":         {policy: enforce.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve3"}, args: []string{"app"}, code: ExitInvalid, decision: "invalid", stderr: `annotation hwcap.dev/deny: unknown feature "sve3" for arm64`},
+		"nothing to hide": {policy: hwcap.Enforce, ann: map[string]string{"hwcap.dev/mask": "hwcap3=0"}, args: []string{"app"}, code: ExitOK, decision: "nothing-to-hide"},
+		"invalid":         {policy: hwcap.Enforce, ann: map[string]string{"hwcap.dev/deny": "sve3"}, args: []string{"app"}, code: ExitInvalid, decision: "invalid", stderr: `annotation hwcap.dev/deny: unknown feature "sve3" for arm64`},
 	} {
 		for _, s := range samples {
 			t.Run(name+"/"+s, func(t *testing.T) {
@@ -232,7 +238,7 @@ func TestGuardUnderMaskedRuntime(t *testing.T) {
 		"init unreadable":              {nil, masked, ExitOK, "nothing-to-hide"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f := newFake(t, enforce.Enforce)
+			f := newFake(t, hwcap.Enforce)
 			f.self, f.init = &masked, tc.init
 			f.inherits = true
 			f.pidWords[pid] = tc.pidWords
@@ -249,7 +255,7 @@ func TestGuardUnderMaskedRuntime(t *testing.T) {
 
 func TestFastPathTouchesNothing(t *testing.T) {
 	for _, s := range samples {
-		f := newFake(t, enforce.Enforce)
+		f := newFake(t, hwcap.Enforce)
 		h, out, errb := f.hook(sample(t, s, "/nonexistent", pid, map[string]string{"io.other": "x"}))
 		if code := h.Run([]string{StageCreateRuntime}); code != 0 || f.loaded != 0 || f.probed != 0 || out.Len()+errb.Len() != 0 {
 			t.Fatalf("%s: code %d loaded %d probed %d out %q err %q", s, code, f.loaded, f.probed, out, errb)
@@ -263,23 +269,23 @@ func TestFastPathTouchesNothing(t *testing.T) {
 func TestPoststart(t *testing.T) {
 	masked := hostWords.AndNot(hwcap.Words{1 << 22})
 	for name, tc := range map[string]struct {
-		policy   enforce.Policy
+		policy   hwcap.Policy
 		words    *hwcap.Words
 		err      error
 		code     int
 		decision string
 		args     []string // process.args in the bundle's config.json
 	}{
-		"confirmed": {enforce.Enforce, &masked, nil, ExitOK, "confirmed", nil},
-		"shim entrypoint not run yet": {enforce.Enforce, &hostWords, nil, ExitOK, "shim",
+		"confirmed": {hwcap.Enforce, &masked, nil, ExitOK, "confirmed", nil},
+		"shim entrypoint not run yet": {hwcap.Enforce, &hostWords, nil, ExitOK, "shim",
 			[]string{ShimMountPath, "--deny", "sve,sve2", "--", "app"}},
-		"shim too weak": {enforce.Enforce, &hostWords, nil, ExitRefused, "refused",
+		"shim too weak": {hwcap.Enforce, &hostWords, nil, ExitRefused, "refused",
 			[]string{ShimMountPath, "--deny", "sve2", "--", "app"}},
-		"mismatch":        {enforce.Enforce, &hostWords, nil, ExitRefused, "refused", nil},
-		"mismatch warn":   {enforce.Warn, &hostWords, nil, ExitOK, "warned", nil},
-		"exited":          {enforce.Enforce, nil, nil, ExitOK, "exited", nil},
-		"unreadable":      {enforce.Enforce, nil, fs.ErrPermission, ExitFailed, "failed", nil},
-		"unreadable warn": {enforce.Warn, nil, fs.ErrPermission, ExitOK, "warned", nil},
+		"mismatch":        {hwcap.Enforce, &hostWords, nil, ExitRefused, "refused", nil},
+		"mismatch warn":   {hwcap.Warn, &hostWords, nil, ExitOK, "warned", nil},
+		"exited":          {hwcap.Enforce, nil, nil, ExitOK, "exited", nil},
+		"unreadable":      {hwcap.Enforce, nil, fs.ErrPermission, ExitFailed, "failed", nil},
+		"unreadable warn": {hwcap.Warn, nil, fs.ErrPermission, ExitOK, "warned", nil},
 	} {
 		for _, s := range []string{"state-runc-1.1.5-poststart.json", "state-crun-1.8.1-poststart.json"} {
 			t.Run(name+"/"+s, func(t *testing.T) {
@@ -308,7 +314,7 @@ const podmanConfig = `{"ociVersion":"1.0.2-dev","hostname":"6e3e7e9ddad2","proce
 	`"mounts":[{"destination":"/proc","type":"proc","source":"proc"}],"annotations":%s,"x-top":{"a":"b"}}`
 
 func TestPrecreate(t *testing.T) {
-	f := newFake(t, enforce.Enforce)
+	f := newFake(t, hwcap.Enforce)
 	shim := filepath.Join(t.TempDir(), "hwcap-shim")
 	if err := os.WriteFile(shim, []byte("#!/bin/true\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -359,7 +365,7 @@ func TestPrecreate(t *testing.T) {
 		}
 	})
 	t.Run("host probe cache shared read-only", func(t *testing.T) {
-		g := newFake(t, enforce.Enforce)
+		g := newFake(t, hwcap.Enforce)
 		g.node.ShimPath = shim
 		cache := filepath.Join(g.node.RunDir, "probe.json")
 		if err := os.WriteFile(cache, []byte("{}"), 0o644); err != nil {
@@ -400,7 +406,7 @@ func TestPrecreate(t *testing.T) {
 		}
 	})
 	t.Run("no shim installed", func(t *testing.T) {
-		g := newFake(t, enforce.Enforce)
+		g := newFake(t, hwcap.Enforce)
 		g.node.ShimPath = "/nonexistent/hwcap-shim"
 		h, _, errb := g.hook(strings.Replace(podmanConfig, "%s", `{"hwcap.dev/deny":"sve"}`, 1))
 		if code := h.Run([]string{StagePrecreate}); code != ExitFailed || !strings.Contains(errb.String(), "hwcap-shim is not installed at /nonexistent/hwcap-shim") {
@@ -416,7 +422,7 @@ func TestPrecreate(t *testing.T) {
 }
 
 func TestUsage(t *testing.T) {
-	f := newFake(t, enforce.Enforce)
+	f := newFake(t, hwcap.Enforce)
 	for args, code := range map[string]int{"": ExitInvalid, "start": ExitInvalid, "--help": 0, "--version": 0, "a b": ExitInvalid} {
 		h, _, errb := f.hook("")
 		if got := h.Run(strings.Fields(args)); got != code {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/spec"
 )
 
@@ -47,10 +47,10 @@ func (r *run) poststart() int {
 		return r.finish(ExitOK, DecisionConfirmed, nil)
 	}
 	r.rec.Reason = fmt.Sprintf("%s did not take effect: the container process (pid %d) still sees %s", m.describe(), st.Pid, strings.Join(left, " "))
-	if m.req.Policy == enforce.Warn {
-		return r.finish(ExitOK, DecisionWarned, nil)
+	if m.req.Policy == hwcap.Warn {
+		return r.finish(ExitOK, hwcap.DecisionWarned, nil)
 	}
-	return r.finish(ExitRefused, DecisionRefused, fmt.Errorf("%s (the runtime stops the container)", r.rec.Reason))
+	return r.finish(ExitRefused, hwcap.DecisionRefused, fmt.Errorf("%s (the runtime stops the container)", r.rec.Reason))
 }
 
 // shimEntrypoint reports whether the container's process.args start with
@@ -61,7 +61,7 @@ func (r *run) shimEntrypoint(bundle string, m *mask) bool {
 		return false
 	}
 	args := cfg.Args()
-	if len(args) == 0 || !isShim(args[0], r.node.ShimPath) {
+	if len(args) == 0 || !isShim(args[0], r.node.ShimPath) || shimMounted(args[0], r.node.ShimPath, cfg.Mounts) != nil {
 		return false
 	}
 	call, err := parseShimCall(args[1:], cfg)

@@ -11,6 +11,7 @@ import (
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/config"
 	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/probe"
 	"github.com/hwcap/hwcap/internal/spec"
 )
@@ -21,22 +22,22 @@ import (
 func (r *run) precreate() int {
 	data, err := spec.ReadAllLimited(r.h.Stdin)
 	if err != nil {
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: %v\n", err)
+		r.h.printf("precreate: %v", err)
 		return ExitInvalid
 	}
 	raw, err := spec.ParseRawConfig(data)
 	if err != nil {
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: %v\n", err)
+		r.h.printf("precreate: %v", err)
 		return ExitInvalid
 	}
 	ann, err := raw.Annotations()
 	if err != nil {
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: %v\n", err)
+		r.h.printf("precreate: %v", err)
 		return ExitInvalid
 	}
 	if !config.HasAnnotations(ann) {
 		if _, err := r.h.Stdout.Write(data); err != nil {
-			fmt.Fprintf(r.h.Stderr, "hwcap-hook: precreate: write config: %v\n", err)
+			r.h.printf("precreate: write config: %v", err)
 			return ExitFailed
 		}
 		return ExitOK
@@ -64,10 +65,17 @@ func (r *run) precreate() int {
 		decision = DecisionLeft
 		r.field(enforce.FieldBackend, string(enforce.BackendBPF))
 	} else if isShim(args[0], r.node.ShimPath) {
+		mounts, err := raw.Mounts()
+		if err == nil {
+			err = shimMounted(args[0], r.node.ShimPath, mounts)
+		}
+		if err != nil {
+			return r.invalid(err)
+		}
 		decision = DecisionAlready // never wrap twice
 	} else {
 		if err := checkShim(r.node.ShimPath); err != nil {
-			return r.finish(ExitFailed, DecisionFailed, err)
+			return r.finish(ExitFailed, hwcap.DecisionFailed, err)
 		}
 		wrapped := []string{ShimMountPath, "--mask", m.keep.String(), "--policy", string(m.req.Policy)}
 		mounts := []specs.Mount{{
@@ -95,10 +103,10 @@ func (r *run) precreate() int {
 	}
 	out, err := raw.Marshal()
 	if err != nil {
-		return r.finish(ExitFailed, DecisionFailed, err)
+		return r.finish(ExitFailed, hwcap.DecisionFailed, err)
 	}
 	if _, err := r.h.Stdout.Write(out); err != nil {
-		return r.finish(ExitFailed, DecisionFailed, fmt.Errorf("write config: %w", err))
+		return r.finish(ExitFailed, hwcap.DecisionFailed, fmt.Errorf("write config: %w", err))
 	}
 	return r.finish(ExitOK, decision, nil)
 }

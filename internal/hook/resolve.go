@@ -33,7 +33,7 @@ func (r *run) resolve(annotations map[string]string) (*mask, error) {
 	if err != nil {
 		return nil, err
 	}
-	self, err := r.h.Self()
+	self, err := r.h.OwnAuxv()
 	if err != nil {
 		return nil, fmt.Errorf("%w: read this process's auxv: %w", errCheck, err)
 	}
@@ -86,7 +86,7 @@ func (m *mask) leaks(words hwcap.Words) []string {
 func (r *run) begin() (st *spec.State, m *mask, code int, done bool) {
 	st, err := spec.ReadState(r.h.Stdin)
 	if err != nil {
-		fmt.Fprintf(r.h.Stderr, "hwcap-hook: %s: %v\n", r.stage, err)
+		r.h.printf("%s: %v", r.stage, err)
 		return nil, nil, ExitInvalid, true
 	}
 	if !config.HasAnnotations(st.Annotations) {

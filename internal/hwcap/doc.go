@@ -8,4 +8,9 @@
 // exactly what /proc/cpuinfo prints. A mask can only hide: every resolution ANDs with the
 // host's words, because the kernel ANDs with what the hardware has anyway
 // and pretending otherwise would mislead the operator.
+//
+// It also holds the words every component shares, so that the packages
+// above it need not import each other for them: the hwcap.dev/ annotation
+// prefix, the Policy (enforce or warn) and the Decision names of the node
+// log (policy.go).
 package hwcap

@@ -13,6 +13,7 @@ var (
 	ErrBadMask        = errors.New("malformed mask")
 	ErrBadProfile     = errors.New("malformed profile")
 	ErrConflict       = errors.New("conflicting mask settings")
+	ErrBadPolicy      = errors.New("unknown policy")
 )
 
 // UnknownFeatureError names a feature that the architecture's table does not

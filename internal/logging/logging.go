@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
 // Field names shared by every hwcap component.
@@ -45,7 +47,7 @@ type Record struct {
 	Mask      string
 	Hidden    []string
 	Policy    string
-	Decision  string
+	Decision  hwcap.Decision
 	Duration  time.Duration
 	Reason    string
 	Err       error
@@ -82,20 +84,30 @@ func Open(path, component string) (*Logger, error) {
 	return l, nil
 }
 
-// New writes JSON lines to w (e.g. a runtime's --log file).
+// New writes JSON lines to w.
 func New(w io.Writer, component string) *Logger {
-	return &Logger{
-		out:       w,
-		component: component,
-		formatter: &logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano},
-	}
+	return &Logger{out: w, component: component, formatter: Formatter("json")}
 }
 
-// NewText is New with logrus's text format (for --log-format text).
-func NewText(w io.Writer, component string) *Logger {
-	l := New(w, component)
-	l.formatter = &logrus.TextFormatter{DisableColors: true, FullTimestamp: true, TimestampFormat: time.RFC3339Nano}
-	return l
+// Formatter returns logrus's formatter for a --log-format value the way
+// runc picks it: JSON for "json" ({"level":..,"msg":..,"time":..}, which
+// containerd parses for the error it reports), text for anything else
+// (time="..." level=error msg="..."). Times carry nanoseconds.
+func Formatter(format string) logrus.Formatter {
+	if format == "json" {
+		return &logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano}
+	}
+	return &logrus.TextFormatter{DisableColors: true, FullTimestamp: true, TimestampFormat: time.RFC3339Nano}
+}
+
+// Line formats one log line with f: level, msg, time t and fields (nil for
+// none), newline included.
+func Line(f logrus.Formatter, level logrus.Level, msg string, fields logrus.Fields, t time.Time) ([]byte, error) {
+	line, err := f.Format(&logrus.Entry{Data: fields, Time: t, Level: level, Message: msg})
+	if err != nil {
+		return nil, fmt.Errorf("format log line: %w", err)
+	}
+	return line, nil
 }
 
 // Close closes the file Open opened.
@@ -107,7 +119,7 @@ func (l *Logger) Close() error {
 }
 
 // Log writes r as one line: level error when r.Err is set, warning for the
-// decision "warned", info otherwise.
+// decision hwcap.DecisionWarned, info otherwise.
 func (l *Logger) Log(r Record) error {
 	f := logrus.Fields{}
 	for k, v := range r.Fields {
@@ -123,15 +135,15 @@ func (l *Logger) Log(r Record) error {
 	set(FieldStage, r.Stage)
 	set(FieldMask, r.Mask)
 	set(FieldPolicy, r.Policy)
-	set(FieldDecision, r.Decision)
+	set(FieldDecision, string(r.Decision))
 	set(FieldReason, r.Reason)
 	if len(r.Hidden) > 0 {
 		f[FieldHidden] = r.Hidden
 	}
 	f[FieldDuration] = float64(r.Duration.Microseconds()) / 1000
 	level := logrus.InfoLevel
-	msg := r.Decision
-	if r.Decision == "warned" {
+	msg := string(r.Decision)
+	if r.Decision == hwcap.DecisionWarned {
 		level = logrus.WarnLevel
 	}
 	if r.Err != nil {
@@ -142,10 +154,9 @@ func (l *Logger) Log(r Record) error {
 }
 
 func (l *Logger) write(level logrus.Level, f logrus.Fields, msg string) error {
-	e := &logrus.Entry{Logger: logrus.New(), Data: f, Time: time.Now(), Level: level, Message: msg}
-	line, err := l.formatter.Format(e)
+	line, err := Line(l.formatter, level, msg, f, time.Now())
 	if err != nil {
-		return fmt.Errorf("format log line: %w", err)
+		return err
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

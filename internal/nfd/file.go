@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/hwcap/hwcap/internal/atomicfile"
 )
 
 // DefaultDir is where nfd-worker reads local feature files.
@@ -74,11 +76,11 @@ func ValidateFileName(name string) error {
 	return nil
 }
 
-// WriteFile atomically replaces dir/name with data: a dot-named temporary
-// file in dir (ignored by NFD) is written, synced and renamed over the old
-// file, then the directory is synced. A reader sees the old file or the new
-// one, never a part. If the file already holds data, nothing is written
-// (nfd-worker re-labels on every change event) and changed is false.
+// WriteFile atomically replaces dir/name with data (atomicfile: its
+// dot-named temporary file is one that nfd-worker ignores). A reader sees
+// the old file or the new one, never a part. If the file already holds
+// data, nothing is written (nfd-worker re-labels on every change event)
+// and changed is false.
 func WriteFile(dir, name string, data []byte) (changed bool, err error) {
 	if err := ValidateFileName(name); err != nil {
 		return false, err
@@ -93,31 +95,8 @@ func WriteFile(dir, name string, data []byte) (changed bool, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, fmt.Errorf("write feature file: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return false, fmt.Errorf("write feature file: %w", err)
-	}
-	tmpName := tmp.Name()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmpName, path)
-	}
-	if err != nil {
-		os.Remove(tmpName)
-		return false, fmt.Errorf("write feature file %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // durability of the rename; the file is complete either way
-		d.Close()
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
+		return false, fmt.Errorf("feature file: %w", err)
 	}
 	return true, nil
 }

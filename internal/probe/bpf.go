@@ -24,8 +24,8 @@ const PathBPF = "bpf"
 
 // Marker argv[0] values of the bpf probe's re-executions.
 const (
-	argv0BPFApply  = "hwcap-internal-probe-bpf-apply"
-	argv0BPFReport = "hwcap-internal-probe-bpf-report"
+	argv0BPFApply  = ChildPrefix + "probe-bpf-apply"
+	argv0BPFReport = ChildPrefix + "probe-bpf-report"
 )
 
 // BPFWorks reports whether the eBPF backend is installed here and a child
@@ -125,27 +125,6 @@ func childBPFApply(args []string) int {
 		return say(PathResult{Status: Unavailable, Detail: "run reporter: " + err.Error()})
 	}
 	return 0
-}
-
-// childBPFReport says whether the given bit is hidden on its own initial
-// stack (where programs read it; /proc/self/auxv keeps the kernel's word).
-func childBPFReport(args []string) int {
-	if len(args) != 2 {
-		return 2
-	}
-	word, err1 := strconv.Atoi(args[0])
-	bit, err2 := strconv.ParseUint(args[1], 10, 6)
-	if err1 != nil || err2 != nil || word < 0 || word >= hwcap.NumWords {
-		return 2
-	}
-	v, err := auxv.ReadStack()
-	if err != nil {
-		return say(PathResult{Status: Unavailable, Detail: err.Error()})
-	}
-	if v.HWCAPs().Has(word, uint(bit)) {
-		return say(PathResult{Status: NotInherited, Detail: fmt.Sprintf("a child still saw %s bit %d on its stack", hwcap.WordName[word], bit)})
-	}
-	return say(PathResult{Status: Inherited})
 }
 
 func lowestBit(have hwcap.Words) (word int, bit uint, ok bool) {

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/hwcap/hwcap/internal/atomicfile"
 	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/bpf"
 )
@@ -172,7 +173,7 @@ func trusted(fd int) bool {
 	return st.Mode&0o022 == 0
 }
 
-// store writes the result atomically: a temp file in dir, fsync, rename.
+// store writes the result atomically (atomicfile: temp file, fsync, rename).
 // A reader sees the old file or the new one, never a torn one.
 func store(dir string, r *Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -182,27 +183,8 @@ func store(dir string, r *Result) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+CacheFile+".*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	_, werr := tmp.Write(append(b, '\n'))
-	if werr == nil {
-		werr = tmp.Chmod(0o644)
-	}
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(name, filepath.Join(dir, CacheFile))
-	}
-	if werr != nil {
-		os.Remove(name)
-		return fmt.Errorf("store probe cache: %w", werr)
+	if err := atomicfile.WriteFile(filepath.Join(dir, CacheFile), append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("store probe cache: %w", err)
 	}
 	return nil
 }

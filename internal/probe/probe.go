@@ -93,10 +93,14 @@ func (r *Result) Summary() string {
 // ErrProbe wraps failures of the probe machinery itself.
 var ErrProbe = errors.New("kernel support probe failed")
 
+// ChildPrefix starts the argv[0] of every re-execution of a binary by
+// the probe; hwcap-runtime's C front end leaves such calls alone.
+const ChildPrefix = "hwcap-internal-"
+
 // Marker argv[0] values of the probe's re-executions.
 const (
-	argv0Apply  = "hwcap-internal-probe-apply"
-	argv0Report = "hwcap-internal-probe-report"
+	argv0Apply  = ChildPrefix + "probe-apply"
+	argv0Report = ChildPrefix + "probe-report"
 )
 
 // Timeout bounds one probe child.
@@ -160,11 +164,13 @@ func MaybeChild() {
 	case argv0Apply:
 		os.Exit(childApply(os.Args[1:]))
 	case argv0Report:
-		os.Exit(childReport(os.Args[1:]))
+		os.Exit(childReport(os.Args[1:], auxv.ReadSelf, "child still saw %s bit %d"))
 	case argv0BPFApply:
 		os.Exit(childBPFApply(os.Args[1:]))
 	case argv0BPFReport:
-		os.Exit(childBPFReport(os.Args[1:]))
+		// On the eBPF backend the mask is on the initial stack, where
+		// programs read it; /proc/self/auxv keeps the kernel's words.
+		os.Exit(childReport(os.Args[1:], auxv.ReadStack, "a child still saw %s bit %d on its stack"))
 	}
 }
 
@@ -193,8 +199,10 @@ func childApply(args []string) int {
 	return say(PathResult{Status: Unavailable, Detail: "exec reporter: " + err.Error()})
 }
 
-// childReport says whether the given bit is hidden in its own vector.
-func childReport(args []string) int {
+// childReport says whether the given bit is hidden in the vector that
+// read returns (its saved vector, or its initial stack's); seen formats
+// the detail (word name, bit) when it is not.
+func childReport(args []string, read func() (auxv.Vector, error), seen string) int {
 	if len(args) != 2 {
 		return 2
 	}
@@ -203,12 +211,12 @@ func childReport(args []string) int {
 	if err1 != nil || err2 != nil || word < 0 || word >= hwcap.NumWords {
 		return 2
 	}
-	v, err := auxv.ReadSelf()
+	v, err := read()
 	if err != nil {
 		return say(PathResult{Status: Unavailable, Detail: err.Error()})
 	}
 	if v.HWCAPs().Has(word, uint(bit)) {
-		return say(PathResult{Status: NotInherited, Detail: fmt.Sprintf("child still saw %s bit %d", hwcap.WordName[word], bit)})
+		return say(PathResult{Status: NotInherited, Detail: fmt.Sprintf(seen, hwcap.WordName[word], bit)})
 	}
 	return say(PathResult{Status: Inherited})
 }

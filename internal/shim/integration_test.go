@@ -160,19 +160,22 @@ func TestShimMasksItself(t *testing.T) {
 	}
 }
 
+// shim runs the shim with args and a minimal environment under
+// testutil's deadline.
+func shim(t *testing.T, args ...string) *testutil.Result {
+	t.Helper()
+	return testutil.Run(t, testutil.Cmd{Argv: append([]string{shimBin}, args...), Env: []string{"PATH=/usr/bin:/bin"}, Timeout: 30 * time.Second})
+}
+
 // TestProbeMatchesObservation runs a real command under the shim and checks
 // the probe's verdict against what that command was actually given.
 func TestProbeMatchesObservation(t *testing.T) {
 	f, host, _ := testutil.HostFeature(t)
-	cmd := exec.Command(shimBin, "--policy", "warn", "--run-dir", t.TempDir(), "--deny", f.Name, "--", "cat", "/proc/self/auxv")
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%v: %s", err, stderr.String())
+	res := shim(t, "--policy", "warn", "--run-dir", t.TempDir(), "--deny", f.Name, "--", "cat", "/proc/self/auxv")
+	if res.Err != nil {
+		t.Fatal(res.Report())
 	}
-	v, err := auxv.Decode(out, auxv.Native)
+	v, err := auxv.Decode([]byte(res.Stdout), auxv.Native)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,9 +185,9 @@ func TestProbeMatchesObservation(t *testing.T) {
 	if hidden != inherits {
 		t.Errorf("probe says inherits=%v but the child's %s bit hidden=%v", inherits, f.Name, hidden)
 	}
-	warned := strings.Contains(stderr.String(), "warning: starting cat without a working mask")
+	warned := strings.Contains(res.Stderr, "warning: starting cat without a working mask")
 	if warned == inherits {
-		t.Errorf("warning printed=%v with inherits=%v; stderr: %q", warned, inherits, stderr.String())
+		t.Errorf("warning printed=%v with inherits=%v; stderr: %q", warned, inherits, res.Stderr)
 	}
 }
 
@@ -193,27 +196,22 @@ func TestProbeMatchesObservation(t *testing.T) {
 func TestEnforce(t *testing.T) {
 	f, _, _ := testutil.HostFeature(t)
 	marker := filepath.Join(t.TempDir(), "started")
-	cmd := exec.Command(shimBin, "--run-dir", t.TempDir(), "--deny", f.Name, "--", "touch", marker)
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
+	res := shim(t, "--run-dir", t.TempDir(), "--deny", f.Name, "--", "touch", marker)
 	_, statErr := os.Stat(marker)
 	started := statErr == nil
 	if kernelInherits(t) {
-		if err != nil || !started {
-			t.Fatalf("kernel inherits but shim failed: %v %s", err, stderr.String())
+		if res.Err != nil || !started {
+			t.Fatalf("kernel inherits but shim failed: %s", res.Report())
 		}
 		return
 	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 125 {
-		t.Fatalf("exit = %v, want 125; stderr %q", err, stderr.String())
+	if res.Code != 125 {
+		t.Fatalf("exit = %v, want 125; stderr %q", res.Err, res.Stderr)
 	}
 	if started {
 		t.Error("command started although the mask was refused")
 	}
-	msg := stderr.String()
+	msg := res.Stderr
 	if strings.Count(msg, "\n") != 1 || !strings.Contains(msg, "refusing to start touch under policy enforce") ||
 		!strings.Contains(msg, "kernel "+probe.KernelRelease()+" does not pass HWCAP masks") || !strings.Contains(msg, "--policy warn") {
 		t.Errorf("stderr = %q, want one line naming the kernel, the refusal and the fix", msg)
@@ -241,23 +239,15 @@ func TestExitCodes(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			cmd := exec.Command(shimBin, append([]string{"--run-dir", dir}, tc.args...)...)
-			cmd.Env = []string{"PATH=/usr/bin:/bin"}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
+			res := shim(t, append([]string{"--run-dir", dir}, tc.args...)...)
+			if res.Code < 0 {
+				t.Fatal(res.Report())
 			}
-			if code != tc.code {
-				t.Errorf("exit %d, want %d; stderr %q", code, tc.code, stderr.String())
+			if res.Code != tc.code {
+				t.Errorf("exit %d, want %d; stderr %q", res.Code, tc.code, res.Stderr)
 			}
-			if tc.msg != "" && (!strings.Contains(stderr.String(), tc.msg) || strings.Count(stderr.String(), "\n") != 1) {
-				t.Errorf("stderr %q, want one line containing %q", stderr.String(), tc.msg)
+			if tc.msg != "" && (!strings.Contains(res.Stderr, tc.msg) || strings.Count(res.Stderr, "\n") != 1) {
+				t.Errorf("stderr %q, want one line containing %q", res.Stderr, tc.msg)
 			}
 		})
 	}

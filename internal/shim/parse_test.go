@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
@@ -33,7 +32,7 @@ func TestParse(t *testing.T) {
 		check   func(t *testing.T, s *Settings)
 	}{
 		"deny": {args: []string{"--deny", name, "--", "true"}, check: func(t *testing.T, s *Settings) {
-			if len(s.Spec.Deny) != 1 || s.Spec.Deny[0] != name || s.Policy != enforce.Enforce {
+			if len(s.Spec.Deny) != 1 || s.Spec.Deny[0] != name || s.Policy != hwcap.Enforce {
 				t.Errorf("got %+v", s)
 			}
 		}},
@@ -48,17 +47,17 @@ func TestParse(t *testing.T) {
 			}
 		}},
 		"profile": {args: []string{"--profile", prof, "--policy", "warn", "--", "true"}, check: func(t *testing.T, s *Settings) {
-			if s.Spec.Profile == nil || s.Policy != enforce.Warn {
+			if s.Spec.Profile == nil || s.Policy != hwcap.Warn {
 				t.Errorf("got %+v", s)
 			}
 		}},
 		"env stands for flags": {args: []string{"true"}, env: map[string]string{EnvDeny: name, EnvPolicy: "warn", EnvRunDir: "/x"}, check: func(t *testing.T, s *Settings) {
-			if len(s.Spec.Deny) != 1 || s.Policy != enforce.Warn || s.RunDir != "/x" {
+			if len(s.Spec.Deny) != 1 || s.Policy != hwcap.Warn || s.RunDir != "/x" {
 				t.Errorf("got %+v", s)
 			}
 		}},
 		"flag beats env of same kind": {args: []string{"--policy", "enforce", "true"}, env: map[string]string{EnvPolicy: "warn"}, check: func(t *testing.T, s *Settings) {
-			if s.Policy != enforce.Enforce {
+			if s.Policy != hwcap.Enforce {
 				t.Errorf("got %+v", s)
 			}
 		}},

@@ -37,7 +37,7 @@ const (
 // Settings is a parsed command line.
 type Settings struct {
 	Spec    hwcap.Spec
-	Policy  enforce.Policy
+	Policy  hwcap.Policy
 	RunDir  string
 	Command []string
 }
@@ -76,11 +76,11 @@ func Main(args []string, stderr io.Writer) int {
 		if err != nil {
 			return fail(ExitShimError, "%v", err)
 		}
-		out, err := enforce.Self(keep, s.Policy, s.RunDir)
+		out, err := enforce.MaskSelf(keep, s.Policy, s.RunDir)
 		if err != nil {
 			return fail(ExitShimError, "refusing to start %s under policy enforce: %v (use --policy warn to start it unmasked)", s.Command[0], err)
 		}
-		if out.Decision == enforce.DecisionWarned {
+		if out.Decision == hwcap.DecisionWarned {
 			fmt.Fprintf(stderr, "hwcap-shim: warning: starting %s without a working mask (backend %s): %s\n", s.Command[0], out.Backend, out.Reason)
 		}
 	}
@@ -188,9 +188,9 @@ func Parse(args []string, getenv func(string) string) (*Settings, error) {
 	if err := s.Spec.Validate(); err != nil {
 		return nil, err
 	}
-	s.Policy = enforce.Enforce
+	s.Policy = hwcap.Enforce
 	if v, src := pick("policy", EnvPolicy, policy); src != "" {
-		p, err := enforce.ParsePolicy(v)
+		p, err := hwcap.ParsePolicy(v)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", src, err)
 		}

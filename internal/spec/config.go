@@ -6,16 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// MaxConfigSize bounds config.json. Real ones are a few KiB; large env
-// lists and annotations stay far below this.
-const MaxConfigSize = 8 << 20
+// MaxConfigSize bounds config.json, for every reader (hook, precreate,
+// wrapper, and the C front end's MAX_BUNDLE_CONFIG). Real ones are a few
+// KiB, tens with a seccomp profile; runc has no bound.
+const MaxConfigSize = 32 << 20
 
 // Config is the part of config.json hwcap reads.
 type Config struct {
@@ -56,17 +54,17 @@ func (c *Config) Getenv(key string) string {
 	return v
 }
 
-// LoadConfig reads bundle/config.json.
+// LoadConfig reads bundle/config.json the way a runtime that chdirs into
+// bundle reads it (ReadBundle).
 func LoadConfig(bundle string) (*Config, error) {
 	if bundle == "" {
 		return nil, fmt.Errorf("%w: the state has no bundle directory", ErrBadConfig)
 	}
-	path := filepath.Join(bundle, "config.json")
-	data, err := readLimited(path)
+	b, err := ReadBundle(bundle, "")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
-	return ParseConfig(data)
+	return ParseConfig(b.Data)
 }
 
 // ParseConfig decodes the fields of Config from a config.json document.
@@ -78,37 +76,10 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
-	if hasHWCAPKey(c.Annotations) {
-		if err := CheckAnnotationKeys(data); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
-		}
+	if err := CheckMembers(data); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
 	return &c, nil
-}
-
-func readLimited(path string) ([]byte, error) {
-	// O_NONBLOCK: opening a FIFO planted as config.json must fail the
-	// regular-file check below instead of blocking until a writer appears.
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: %s is not a regular file", ErrBadConfig, path)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxConfigSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrBadConfig, path, err)
-	}
-	if len(data) > MaxConfigSize {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrBadConfig, path, MaxConfigSize)
-	}
-	return data, nil
 }
 
 // ReadAllLimited reads a config.json document from r (podman's precreate

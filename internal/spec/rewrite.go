@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -13,7 +12,6 @@ import (
 // members it does not touch are written back as they came (compacted),
 // including fields unknown to this version of runtime-spec.
 type RawConfig struct {
-	raw  []byte // the document as parsed, for CheckAnnotationKeys
 	top  map[string]json.RawMessage
 	proc map[string]json.RawMessage
 }
@@ -23,12 +21,17 @@ func ParseRawConfig(data []byte) (*RawConfig, error) {
 	if len(data) > MaxConfigSize {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrBadConfig, MaxConfigSize)
 	}
-	c := &RawConfig{raw: data}
+	c := &RawConfig{}
 	if err := json.Unmarshal(data, &c.top); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
 	if c.top == nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadConfig, errNotObject)
+	}
+	// Checked before anything is read from the raw members: this map
+	// keeps the last of two equal members, as runc does, not crun.
+	if err := CheckMembers(data); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
 	}
 	if p, ok := c.top["process"]; ok && !isNull(p) {
 		if err := json.Unmarshal(p, &c.proc); err != nil {
@@ -72,23 +75,7 @@ func (c *RawConfig) Annotations() (map[string]string, error) {
 			return nil, fmt.Errorf("%w: annotations: %w", ErrBadConfig, err)
 		}
 	}
-	if c.raw != nil && (hasHWCAPKey(m) || c.foldedAnnotations()) {
-		if err := CheckAnnotationKeys(c.raw); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadConfig, err)
-		}
-	}
 	return m, nil
-}
-
-// foldedAnnotations reports a member such as "Annotations", which
-// encoding/json (runc) merges into annotations but this raw map does not.
-func (c *RawConfig) foldedAnnotations() bool {
-	for k := range c.top {
-		if k != "annotations" && strings.EqualFold(k, "annotations") {
-			return true
-		}
-	}
-	return false
 }
 
 // SetAnnotation sets one annotation, keeping the others.

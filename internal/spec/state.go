@@ -52,10 +52,8 @@ func ParseState(data []byte) (*State, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadState, err)
 	}
-	if hasHWCAPKey(s.Annotations) {
-		if err := CheckAnnotationKeys(data); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadState, err)
-		}
+	if err := CheckMembers(data); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadState, err)
 	}
 	if s.ID == "" {
 		return nil, fmt.Errorf("%w: no \"id\"", ErrBadState)

@@ -2,10 +2,10 @@ package testutil
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -58,12 +58,13 @@ func Lockdown(t testing.TB) string {
 	t.Helper()
 	RequireRoot(t)
 	RequireCommand(t, "unshare")
-	out, err := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
-		"mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security; cat /sys/kernel/security/lockdown 2>/dev/null || echo '[none]'").Output()
-	if err != nil {
-		t.Fatalf("unshare: %v", err)
+	res := Run(t, Cmd{Argv: []string{"unshare", "-m", "--propagation", "private", "sh", "-c",
+		"mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security; cat /sys/kernel/security/lockdown 2>/dev/null || echo '[none]'"},
+		Timeout: 30 * time.Second, Quiet: true})
+	if res.Err != nil {
+		t.Fatalf("%s", res.Report())
 	}
-	s := string(out)
+	s := res.Stdout
 	i, j := strings.IndexByte(s, '['), strings.IndexByte(s, ']')
 	if i < 0 || j < i {
 		t.Fatalf("lockdown state %q", s)

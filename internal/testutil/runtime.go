@@ -2,12 +2,9 @@ package testutil
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,13 +19,13 @@ type Runtime struct {
 	// Unshare is set when the runtime must run in a private mount namespace
 	// with the cgroup v2 hierarchy unmounted (crun on hybrid cgroups).
 	Unshare bool
-	// Timeout bounds each command (default 60s).
+	// Timeout bounds each command (0: DefaultTimeout).
 	Timeout time.Duration
 }
 
 func newRuntime(t testing.TB, name, bin string) *Runtime {
 	t.Helper()
-	r := &Runtime{Name: name, Bin: bin, Root: filepath.Join(t.TempDir(), name+"-root"), Timeout: 60 * time.Second}
+	r := &Runtime{Name: name, Bin: bin, Root: filepath.Join(t.TempDir(), name+"-root")}
 	if name == "crun" && HybridCgroups() {
 		r.Unshare = true
 		RequireCommand(t, "unshare")
@@ -66,48 +63,17 @@ func (r *Runtime) Argv(args ...string) []string {
 	return argv
 }
 
-// Command returns an exec.Cmd for the runtime with args, bounded by Timeout.
-func (r *Runtime) Command(ctx context.Context, args ...string) *exec.Cmd {
-	argv := r.Argv(args...)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	// `create` and `run -d` hand our stdout/stderr pipes to the container's
-	// init, which keeps them open after the runtime exits: without a delay
-	// bound, Wait would wait for the container to end.
-	cmd.WaitDelay = 2 * time.Second
-	return cmd
+// Cmd is the Cmd for the runtime with args, in dir (the bundle, "" =
+// cwd), env (nil: the test's), bounded by Timeout.
+func (r *Runtime) Cmd(dir string, env []string, args ...string) Cmd {
+	return Cmd{Argv: r.Argv(args...), Dir: dir, Env: env, Timeout: r.Timeout}
 }
 
-// Result is the outcome of one runtime command.
-type Result struct {
-	Stdout, Stderr string
-	Err            error
-	Duration       time.Duration
-}
-
-// Combined is stdout and stderr together, for assertions on messages.
-func (res *Result) Combined() string { return res.Stdout + res.Stderr }
-
-// Exec runs the runtime with args in dir (the bundle, "" = cwd).
+// Exec runs the runtime with args in dir (the bundle, "" = cwd) under
+// its deadline (see Run).
 func (r *Runtime) Exec(t testing.TB, dir string, env []string, args ...string) *Result {
 	t.Helper()
-	timeout := r.Timeout
-	if timeout == 0 {
-		timeout = 60 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := r.Command(ctx, args...)
-	cmd.Dir = dir
-	if env != nil {
-		cmd.Env = env
-	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	start := time.Now()
-	err := cmd.Run()
-	res := &Result{Stdout: out.String(), Stderr: errb.String(), Err: err, Duration: time.Since(start)}
-	t.Logf("%s (%.0f ms): err=%v\nstdout: %s\nstderr: %s", strings.Join(cmd.Args, " "), res.Duration.Seconds()*1000, err, res.Stdout, res.Stderr)
-	return res
+	return Run(t, r.Cmd(dir, env, args...))
 }
 
 // Run runs the bundle to completion as container id (`run --bundle`), and
@@ -132,11 +98,23 @@ func (r *Runtime) Start(t testing.TB, id string) *Result {
 }
 
 func (r *Runtime) cleanup(t testing.TB, id string) {
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_ = r.Command(ctx, "delete", "--force", id).Run()
-	})
+	t.Cleanup(func() { r.Delete(t, id) })
+}
+
+// Delete removes container id, whatever its state: `delete --force` under
+// a 30 s deadline, then, if processes are left in cgroups named id (a
+// runtime that hung or failed), it kills them (KillCgroups) and says so
+// in the test log.
+func (r *Runtime) Delete(t testing.TB, id string) {
+	t.Helper()
+	c := r.Cmd("", nil, "delete", "--force", id)
+	c.Timeout = 30 * time.Second
+	if res := Try(t, c); res.TimedOut {
+		t.Errorf("%s", res.Report())
+	}
+	if killed := KillCgroups(id); len(killed) > 0 {
+		t.Logf("%s delete --force %s left %d process(es) in its cgroups: killed %s", r.Name, id, len(killed), strings.Join(killed, " "))
+	}
 }
 
 // ID returns a container id unique to this run: prefix plus random hex.

@@ -1,7 +1,6 @@
 package wrapper
 
 import (
-	"path/filepath"
 	"strings"
 )
 
@@ -14,17 +13,28 @@ const (
 	CmdDelete  = "delete"
 )
 
-// knownCommands are runc's and crun's commands, used only to tell an unknown
-// global option's value from the command that follows it.
-var knownCommands = map[string]bool{
-	"checkpoint": true, "create": true, "delete": true, "events": true, "exec": true,
-	"features": true, "help": true, "h": true, "kill": true, "list": true, "mounts": true,
-	"pause": true, "ps": true, "restore": true, "resume": true, "run": true, "spec": true,
-	"start": true, "state": true, "update": true,
+// passCommands are runc's and crun's other commands: the wrapper passes
+// them through unchanged, and so does the C front end (rules.h).
+var passCommands = []string{
+	"checkpoint", "events", "features", "kill", "list", "mounts", "pause",
+	"ps", "resume", "spec", "start", "state", "update",
 }
 
-// Invocation is what the wrapper understood of its argv. Args is never
-// changed: the real runtime gets exactly these bytes.
+// knownCommands are all runc's and crun's commands (help and h print
+// help), used only to tell an unknown global option's value from the
+// command that follows it.
+var knownCommands = func() map[string]bool {
+	m := map[string]bool{CmdCreate: true, CmdRun: true, CmdRestore: true, CmdExec: true, CmdDelete: true, "help": true, "h": true}
+	for _, c := range passCommands {
+		m[c] = true
+	}
+	return m
+}()
+
+// Invocation is what the wrapper understood of its argv. The real runtime
+// gets exactly these bytes, except a --bundle value that names the bundle
+// through a symlink or "..": that one becomes the directory's physical
+// path (SetBundle), the one the wrapper read the config from.
 type Invocation struct {
 	Args []string // argv[1:] as given
 
@@ -32,7 +42,6 @@ type Invocation struct {
 	Root      string
 	Log       string
 	LogFormat string
-	Debug     bool
 
 	// CommandIndex is the index in Args of the command, -1 if none.
 	CommandIndex int
@@ -46,15 +55,20 @@ type Invocation struct {
 	// directory) and crun's --config file name ("" = config.json).
 	Bundle     string
 	ConfigName string
+	// bundleAt is the index in Args of the token that holds the last
+	// --bundle value (-1: none), bundlePre what precedes the value in it
+	// ("--bundle=", "-b" or "").
+	bundleAt  int
+	bundlePre string
 	// For restore: the last --image-path as given ("" = none).
 	ImagePath string
+	// Detach: run or restore with --detach (-d): the runtime returns once
+	// the container runs.
+	Detach bool
 
 	// IDs are the container ids found: create/run/restore/exec have one,
 	// delete may have several.
 	IDs []string
-
-	// Unknown lists options the wrapper did not recognise (for logs).
-	Unknown []string
 }
 
 // ID returns the container id, or "" if none was found.
@@ -63,15 +77,6 @@ func (inv *Invocation) ID() string {
 		return ""
 	}
 	return inv.IDs[len(inv.IDs)-1]
-}
-
-// Globals returns the global options exactly as given (Args before the
-// command), for calling the real runtime's state with the same root.
-func (inv *Invocation) Globals() []string {
-	if inv.CommandIndex < 0 {
-		return inv.Args
-	}
-	return inv.Args[:inv.CommandIndex]
 }
 
 // NeedsMask reports whether the command starts processes in a container.
@@ -86,41 +91,23 @@ func (inv *Invocation) NeedsMask() bool {
 	return false
 }
 
-// ConfigPath returns the path of the bundle's config file, resolved against
-// cwd the way runc and crun do it (they chdir into the bundle, then open the
-// config file name relative to it).
-func (inv *Invocation) ConfigPath(cwd string) string {
-	b := inv.Bundle
-	if b == "" {
-		b = cwd
-	} else if !filepath.IsAbs(b) {
-		b = filepath.Join(cwd, b)
+// SetBundle replaces the value of the --bundle option that Bundle came
+// from with dir (Args is copied, not changed in place).
+func (inv *Invocation) SetBundle(dir string) {
+	if inv.bundleAt < 0 || inv.bundleAt >= len(inv.Args) {
+		return
 	}
-	name := inv.ConfigName
-	if name == "" {
-		name = "config.json"
-	}
-	if filepath.IsAbs(name) {
-		return filepath.Clean(name)
-	}
-	return filepath.Join(b, name)
-}
-
-// BundleDir returns the absolute bundle directory.
-func (inv *Invocation) BundleDir(cwd string) string {
-	if inv.Bundle == "" {
-		return filepath.Clean(cwd)
-	}
-	if filepath.IsAbs(inv.Bundle) {
-		return filepath.Clean(inv.Bundle)
-	}
-	return filepath.Join(cwd, inv.Bundle)
+	args := append([]string(nil), inv.Args...)
+	args[inv.bundleAt] = inv.bundlePre + dir
+	inv.Args, inv.Bundle = args, dir
 }
 
 // parsedFlag is one option occurrence.
 type parsedFlag struct {
 	spec  flagSpec
 	value string
+	at    int    // index of the token holding the value (-1: none)
+	pre   string // what precedes the value in that token
 }
 
 // scan is the result of reading options from a token list.
@@ -128,7 +115,6 @@ type scan struct {
 	flags       []parsedFlag
 	positionals []string
 	stop        int // in-order: index of the first positional (len if none)
-	unknown     []string
 	help        bool
 }
 
@@ -157,16 +143,17 @@ func scanFlags(toks []string, t flagTable, inOrder, guessValue bool) scan {
 			s.positionals = append(s.positionals, tok)
 			continue
 		}
-		// take returns the value of an option that needs one.
-		take := func(inline string, has bool) string {
+		// take returns the value of an option that needs one, and where
+		// it is.
+		take := func(inline string, has bool) (string, int, string) {
 			if has {
-				return inline
+				return inline, i, tok[:len(tok)-len(inline)]
 			}
 			if i+1 < len(toks) {
 				i++
-				return toks[i]
+				return toks[i], i, ""
 			}
-			return ""
+			return "", -1, ""
 		}
 		var body string
 		long := strings.HasPrefix(tok, "--")
@@ -185,9 +172,9 @@ func scanFlags(toks []string, t flagTable, inOrder, guessValue bool) scan {
 			spec, ok = t.exact(name)
 		}
 		if ok {
-			f := parsedFlag{spec: spec}
+			f := parsedFlag{spec: spec, at: -1}
 			if spec.value {
-				f.value = take(inline, hasEq)
+				f.value, f.at, f.pre = take(inline, hasEq)
 			} else if hasEq {
 				f.value = inline
 			}
@@ -198,7 +185,6 @@ func scanFlags(toks []string, t flagTable, inOrder, guessValue bool) scan {
 		if !long && s.cluster(body, t, take) {
 			continue
 		}
-		s.unknown = append(s.unknown, tok)
 		// An unknown option: with no '=', guess whether the next token is
 		// its value. The command that follows is never a value.
 		if guessValue && !hasEq && i+1 < len(toks) {
@@ -213,7 +199,7 @@ func scanFlags(toks []string, t flagTable, inOrder, guessValue bool) scan {
 
 // cluster reads argp's grouped short options ("-dt", "-bDIR", "-db DIR").
 // It returns false, consuming nothing, if any letter is unknown.
-func (s *scan) cluster(body string, t flagTable, take func(string, bool) string) bool {
+func (s *scan) cluster(body string, t flagTable, take func(string, bool) (string, int, string)) bool {
 	for j := 0; j < len(body); j++ {
 		spec, ok := t.byShort(body[j])
 		if !ok {
@@ -225,10 +211,10 @@ func (s *scan) cluster(body string, t flagTable, take func(string, bool) string)
 	}
 	for j := 0; j < len(body); j++ {
 		spec, _ := t.byShort(body[j])
-		f := parsedFlag{spec: spec}
+		f := parsedFlag{spec: spec, at: -1}
 		if spec.value {
 			rest := body[j+1:]
-			f.value = take(rest, rest != "")
+			f.value, f.at, f.pre = take(rest, rest != "")
 			s.flags = append(s.flags, f)
 			s.help = s.help || spec.help
 			return true
@@ -258,10 +244,9 @@ func (t flagTable) exact(name string) (flagSpec, bool) {
 // It never fails: what it cannot understand the real runtime will reject,
 // and every doubtful case is resolved towards masking, never away from it.
 func Parse(args []string) *Invocation {
-	inv := &Invocation{Args: args, CommandIndex: -1}
+	inv := &Invocation{Args: args, CommandIndex: -1, bundleAt: -1}
 	g := scanFlags(args, globalFlags, true, true)
 	inv.Help = g.help
-	inv.Unknown = append(inv.Unknown, g.unknown...)
 	for _, f := range g.flags {
 		switch f.spec.name() {
 		case "root":
@@ -270,8 +255,6 @@ func Parse(args []string) *Invocation {
 			inv.Log = f.value
 		case "log-format":
 			inv.LogFormat = f.value
-		case "debug":
-			inv.Debug = f.value == "" || f.value == "true" || f.value == "1"
 		}
 	}
 	if g.stop >= len(args) {
@@ -300,16 +283,21 @@ func Parse(args []string) *Invocation {
 		return inv
 	}
 	inv.Help = inv.Help || c.help
-	inv.Unknown = append(inv.Unknown, c.unknown...)
 	inv.IDs = c.positionals
 	for _, f := range c.flags {
 		switch f.spec.name() {
 		case "bundle":
 			inv.Bundle = f.value
+			inv.bundleAt, inv.bundlePre = -1, ""
+			if f.at >= 0 {
+				inv.bundleAt, inv.bundlePre = g.stop+1+f.at, f.pre
+			}
 		case "config":
 			inv.ConfigName = f.value
 		case "image-path":
 			inv.ImagePath = f.value
+		case "detach":
+			inv.Detach = f.value != "false" && f.value != "0"
 		}
 	}
 	return inv

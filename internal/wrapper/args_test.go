@@ -13,7 +13,6 @@ func TestParse(t *testing.T) {
 		root      string
 		log       string
 		logFormat string
-		debug     bool
 		help      bool
 		bundle    string
 		config    string
@@ -31,8 +30,8 @@ func TestParse(t *testing.T) {
 		"runc -root value":      {"-root /r create c1", want{cmd: "create", idx: 2, root: "/r", ids: []string{"c1"}, mask: true}},
 		"runc -root=value":      {"-root=/r create c1", want{cmd: "create", idx: 1, root: "/r", ids: []string{"c1"}, mask: true}},
 		"runc root twice":       {"--root /a --root /b state c1", want{cmd: "state", idx: 4, root: "/b"}},
-		"runc debug":            {"--debug create c1", want{cmd: "create", idx: 1, debug: true, ids: []string{"c1"}, mask: true}},
-		"runc -debug":           {"-debug create c1", want{cmd: "create", idx: 1, debug: true, ids: []string{"c1"}, mask: true}},
+		"runc debug":            {"--debug create c1", want{cmd: "create", idx: 1, ids: []string{"c1"}, mask: true}},
+		"runc -debug":           {"-debug create c1", want{cmd: "create", idx: 1, ids: []string{"c1"}, mask: true}},
 		"runc debug=false":      {"--debug=false create c1", want{cmd: "create", idx: 1, ids: []string{"c1"}, mask: true}},
 		"runc systemd-cgroup":   {"--systemd-cgroup create c1", want{cmd: "create", idx: 1, ids: []string{"c1"}, mask: true}},
 		"runc rootless value":   {"--rootless true create c1", want{cmd: "create", idx: 2, ids: []string{"c1"}, mask: true}},
@@ -61,7 +60,7 @@ func TestParse(t *testing.T) {
 		"crun -V":                  {"-V", want{idx: -1, help: true}},
 		"crun -?":                  {"-?", want{idx: -1, help: true}},
 		"crun --usage":             {"--usage", want{idx: -1, help: true}},
-		"crun rootless systemd":    {"--rootless=true --systemd-cgroup --debug exec c1 true", want{cmd: "exec", idx: 3, debug: true, ids: []string{"c1"}, mask: true}},
+		"crun rootless systemd":    {"--rootless=true --systemd-cgroup --debug exec c1 true", want{cmd: "exec", idx: 3, ids: []string{"c1"}, mask: true}},
 		"podman crun form":         {"--root /run/crun --systemd-cgroup --log /x/l --log-format=json run --bundle /b --pid-file /p --detach c1", want{cmd: "run", idx: 6, root: "/run/crun", log: "/x/l", logFormat: "json", bundle: "/b", ids: []string{"c1"}, mask: true}},
 		"crun config -f":           {"create -f alt.json c1", want{cmd: "create", idx: 0, config: "alt.json", ids: []string{"c1"}, mask: true}},
 		"crun config --config=":    {"run --config=/x.json -b /b c1", want{cmd: "run", idx: 0, config: "/x.json", bundle: "/b", ids: []string{"c1"}, mask: true}},
@@ -139,7 +138,7 @@ func TestParse(t *testing.T) {
 			}
 			got := want{
 				cmd: inv.Command, idx: inv.CommandIndex, root: inv.Root, log: inv.Log,
-				logFormat: inv.LogFormat, debug: inv.Debug, help: inv.Help,
+				logFormat: inv.LogFormat, help: inv.Help,
 				bundle: inv.Bundle, config: inv.ConfigName, ids: inv.IDs, mask: inv.NeedsMask(),
 			}
 			w := tc.want
@@ -159,42 +158,31 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestInvocationPaths(t *testing.T) {
-	tests := map[string]struct {
-		argv       []string
-		bundle     string
-		configPath string
-		id         string
-	}{
-		"default cwd":       {[]string{"create", "c1"}, "/cwd", "/cwd/config.json", "c1"},
-		"relative bundle":   {[]string{"create", "-b", "b", "c1"}, "/cwd/b", "/cwd/b/config.json", "c1"},
-		"absolute bundle":   {[]string{"create", "-b", "/x/y/", "c1"}, "/x/y", "/x/y/config.json", "c1"},
-		"crun config name":  {[]string{"create", "-f", "alt.json", "-b", "/x", "c1"}, "/x", "/x/alt.json", "c1"},
-		"crun config abs":   {[]string{"create", "--config", "/etc/c.json", "c1"}, "/cwd", "/etc/c.json", "c1"},
-		"unknown value id":  {[]string{"create", "--newvalue", "v", "c1"}, "/cwd", "/cwd/config.json", "c1"},
-		"dotdot normalised": {[]string{"create", "-b", "../b", "c1"}, "/b", "/b/config.json", "c1"},
-	}
-	for name, tc := range tests {
+// TestSetBundle: the wrapper replaces exactly the token that holds the
+// last --bundle value, in every form runc and crun accept.
+func TestSetBundle(t *testing.T) {
+	for name, tc := range map[string]struct{ argv, want []string }{
+		"long":             {[]string{"--root", "/r", "create", "--bundle", "lnk/../b", "c1"}, []string{"--root", "/r", "create", "--bundle", "/P", "c1"}},
+		"long eq":          {[]string{"create", "--bundle=lnk/../b", "c1"}, []string{"create", "--bundle=/P", "c1"}},
+		"short":            {[]string{"run", "-b", "b", "c1"}, []string{"run", "-b", "/P", "c1"}},
+		"short glued":      {[]string{"run", "-bb", "c1"}, []string{"run", "-b/P", "c1"}},
+		"cluster":          {[]string{"run", "-db", "b", "c1"}, []string{"run", "-db", "/P", "c1"}},
+		"single dash long": {[]string{"create", "-bundle", "b", "c1"}, []string{"create", "-bundle", "/P", "c1"}},
+		"last wins":        {[]string{"create", "-b", "a", "c1", "--bundle", "b"}, []string{"create", "-b", "a", "c1", "--bundle", "/P"}},
+		"none":             {[]string{"create", "c1"}, []string{"create", "c1"}},
+		"no value":         {[]string{"create", "c1", "--bundle"}, []string{"create", "c1", "--bundle"}},
+	} {
 		t.Run(name, func(t *testing.T) {
+			orig := append([]string(nil), tc.argv...)
 			inv := Parse(tc.argv)
-			if got := inv.BundleDir("/cwd"); got != tc.bundle {
-				t.Errorf("BundleDir = %q, want %q", got, tc.bundle)
+			inv.SetBundle("/P")
+			if !reflect.DeepEqual(inv.Args, tc.want) || !reflect.DeepEqual(tc.argv, orig) {
+				t.Fatalf("Args %q (input now %q), want %q", inv.Args, tc.argv, tc.want)
 			}
-			if got := inv.ConfigPath("/cwd"); got != tc.configPath {
-				t.Errorf("ConfigPath = %q, want %q", got, tc.configPath)
-			}
-			if got := inv.ID(); got != tc.id {
-				t.Errorf("ID = %q, want %q", got, tc.id)
+			if again := Parse(inv.Args); again.Bundle != inv.Bundle || again.ID() != inv.ID() {
+				t.Fatalf("reparsed: bundle %q id %q, want %q %q", again.Bundle, again.ID(), inv.Bundle, inv.ID())
 			}
 		})
-	}
-}
-
-func TestGlobals(t *testing.T) {
-	argv := []string{"--root", "/r", "--log=/l", "exec", "-t", "c1", "sh"}
-	inv := Parse(argv)
-	if got, want := inv.Globals(), argv[:3]; !reflect.DeepEqual(got, want) {
-		t.Errorf("Globals = %q, want %q", got, want)
 	}
 }
 
@@ -225,7 +213,13 @@ func FuzzParse(f *testing.F) {
 		} else if inv.Command != "" {
 			t.Fatalf("command %q without index", inv.Command)
 		}
-		_ = inv.ConfigPath("/")
-		_ = inv.BundleDir("/")
+		// SetBundle changes the bundle and nothing else a parser sees.
+		if inv.Bundle != "" && inv.bundleAt >= 0 {
+			inv.SetBundle("/P")
+			again := Parse(inv.Args)
+			if again.Bundle != "/P" || again.Command != inv.Command || !reflect.DeepEqual(again.IDs, inv.IDs) || again.Root != inv.Root {
+				t.Fatalf("after SetBundle %q parses as bundle %q command %q ids %q", inv.Args, again.Bundle, again.Command, again.IDs)
+			}
+		}
 	})
 }

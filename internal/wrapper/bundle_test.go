@@ -9,9 +9,11 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hwcap/hwcap/internal/spec"
 )
 
-func TestDecodeAnnotations(t *testing.T) {
+func TestReadAnnotations(t *testing.T) {
 	tests := map[string]struct {
 		in      string
 		want    map[string]string
@@ -22,15 +24,18 @@ func TestDecodeAnnotations(t *testing.T) {
 		"null":          {`{"annotations":null}`, nil, ""},
 		"not string":    {`{"annotations":{"hwcap.dev/deny":1}}`, nil, "cannot unmarshal number"},
 		"not object":    {`[1]`, nil, "cannot unmarshal array"},
-		"empty file":    {``, nil, "EOF"},
-		"trailing data": {`{} {}`, nil, "trailing data"},
-		"truncated":     {`{"annotations":{"a":`, nil, "unexpected EOF"},
+		"empty file":    {``, nil, "unexpected end of JSON input"},
+		"trailing data": {`{} {}`, nil, "after top-level value"},
+		"truncated":     {`{"annotations":{"a":`, nil, "unexpected end of JSON input"},
+		"dup key":       {`{"annotations":{"hwcap.dev/deny":"sve","hwcap.dev/deny":"fp"}}`, nil, `"hwcap.dev/deny" given twice in "annotations"`},
+		"capital":       {`{"Annotations":{"hwcap.dev/allow":"fp"}}`, nil, `"Annotations" at the top level is read as "annotations"`},
+		"null after":    {`{"annotations":{"hwcap.dev/allow":"fp"},"annotations":null}`, nil, `"annotations" given twice at the top level`},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := decodeAnnotations([]byte(tc.in))
+			got, err := ReadAnnotations(writeBundle(t, tc.in))
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				if !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
 				}
 				return
@@ -44,53 +49,39 @@ func TestDecodeAnnotations(t *testing.T) {
 
 func TestReadAnnotationsErrors(t *testing.T) {
 	dir := t.TempDir()
-	if _, _, err := ReadAnnotations(filepath.Join(dir, "config.json")); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "no such file") {
+	if _, err := ReadAnnotations(dir); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, _, err := ReadAnnotations(dir); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "not a regular file") {
-		t.Errorf("directory: %v", err)
-	}
-	p := filepath.Join(dir, "big.json")
-	if err := os.WriteFile(p, []byte(`{"annotations":{"a":"`+strings.Repeat("x", MaxConfigSize)+`"}}`), 0o644); err != nil {
+	if err := os.Mkdir(filepath.Join(dir, "config.json"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := ReadAnnotations(p); !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "larger than") {
+	if _, err := ReadAnnotations(dir); !errors.Is(err, ErrBundle) || !errors.Is(err, spec.ErrNotRegular) {
+		t.Errorf("directory: %v", err)
+	}
+	big := t.TempDir()
+	if err := os.WriteFile(filepath.Join(big, "config.json"), []byte(`{"annotations":{"a":"`+strings.Repeat("x", spec.MaxConfigSize)+`"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadAnnotations(big); !errors.Is(err, ErrBundle) || !errors.Is(err, spec.ErrTooLarge) {
 		t.Errorf("big file: %v", err)
 	}
-}
-
-func FuzzDecodeAnnotations(f *testing.F) {
-	f.Add([]byte(`{"annotations":{"hwcap.dev/allow":"fp,asimd"}}`))
-	f.Add([]byte(`{"annotations":{}}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = decodeAnnotations(b)
-	})
-}
-
-// The wrapper and the hook read the same config.json; a duplicated
-// hwcap.dev/* key must not let them (or the runtime) disagree on the mask.
-func TestDecodeAnnotationsDuplicateKey(t *testing.T) {
-	for in, want := range map[string]string{
-		`{"annotations":{"hwcap.dev/deny":"sve","hwcap.dev/deny":"fp"}}`: "hwcap.dev/deny given twice",
-		`{"Annotations":{"hwcap.dev/allow":"fp"}}`:                       `hwcap.dev/allow given under "Annotations"`,
-	} {
-		if _, err := decodeAnnotations([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("%s: err = %v, want %q", in, err, want)
-		}
+	link := t.TempDir()
+	if err := os.Symlink(filepath.Join(big, "config.json"), filepath.Join(link, "config.json")); err != nil {
+		t.Fatal(err)
 	}
-	if a, err := decodeAnnotations([]byte(`{"annotations":{"x":"1","x":"2"}}`)); err != nil || a["x"] != "2" {
-		t.Errorf("unrelated duplicate: %v %v", a, err)
+	if _, err := ReadAnnotations(link); !errors.Is(err, ErrBundle) || !errors.Is(err, spec.ErrNotRegular) {
+		t.Errorf("symlinked config.json: %v", err)
 	}
 }
 
 // A FIFO as config.json used to block the wrapper in open(2) for ever.
 func TestReadAnnotationsFIFO(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "config.json")
-	if err := syscall.Mkfifo(p, 0o600); err != nil {
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "config.json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, _, err := ReadAnnotations(p); done <- err }()
+	go func() { _, err := ReadAnnotations(dir); done <- err }()
 	select {
 	case err := <-done:
 		if !errors.Is(err, ErrBundle) || !strings.Contains(err.Error(), "not a regular file") {

@@ -1,185 +1,121 @@
 package wrapper
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
-	"hash/fnv"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/hwcap/hwcap/internal/config"
 )
 
 // FrontDir holds the front files that hwcap-runtime's C front end reads
-// (internal/front): one per node configuration path, whatever its runDir.
-const FrontDir = "/run/hwcap"
+// (internal/front), whatever the node configuration's runDir: the front
+// end must find its file before it knows any configuration.
+const FrontDir = "/run/hwcap/front"
 
-// frontHeader is the first line of a front file; frontMaxRuntimes and
-// frontMaxSize are the front end's limits (front.c).
-const (
-	frontHeader      = "hwcap-front 1"
-	frontMaxRuntimes = 16
-	frontMaxSize     = 16<<10 - 1
-)
+// FrontVersion is the format version of a front file.
+const FrontVersion = 2
 
-// pathKey names a front file or a record directory: FNV-1a 64 of s in hex,
-// which the front end computes the same way. The keys are paths chosen by
-// the node's operator and engine, not by containers.
-func pathKey(s string) string {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return fmt.Sprintf("%016x", h.Sum64())
+// maxFrontSize bounds a front file (the front end reads it into a buffer
+// of this size).
+const maxFrontSize = 16 << 10
+
+// EnvFront set to "off" turns the C front end off: every call is the Go
+// wrapper's.
+const EnvFront = "HWCAP_FRONT"
+
+// FrontKey is what a front file answers for: the caller's $HWCAP_CONFIG,
+// $PATH and $HWCAP_RUNTIME and the --root it gives, byte for byte. What
+// the Go wrapper derives from them (the node configuration, the runtime
+// Lookup finds, the records directory) is in the file; the front end
+// derives nothing.
+type FrontKey struct{ Config, Path, Runtime, Root string }
+
+// frontKeyOf is the key of a call with environment getenv and --root root.
+func frontKeyOf(getenv func(string) string, root string) FrontKey {
+	return FrontKey{Config: getenv(config.EnvConfig), Path: getenv("PATH"), Runtime: getenv(EnvRuntime), Root: root}
 }
 
-// FrontPath returns the front file for the node configuration at cfgPath.
-func FrontPath(dir, cfgPath string) string {
-	return filepath.Join(dir, "front-"+pathKey(cfgPath))
+func (k FrontKey) list() []string { return []string{k.Config, k.Path, k.Runtime, k.Root} }
+
+// Name names the key's front file: FNV-1a 64 of its four strings joined
+// by NUL bytes, in hex. It is the one value the front end computes itself
+// (front.c, front_name; TestFrontName compares the two).
+func (k FrontKey) Name() string { return pathKey(strings.Join(k.list(), "\x00")) }
+
+// FrontPath returns the front file of key k in dir.
+func FrontPath(dir string, k FrontKey) string { return frontStore(dir).path(k.Name()) }
+
+// Front is a front file: for one FrontKey, the real runtime and the
+// records directory, valid while every watched file keeps its identity.
+// The Go wrapper writes it after it has loaded and validated the node
+// configuration and found the runtime; the C front end only reads it.
+type Front struct {
+	Version int `json:"version"`
+	// Key is the FrontKey as a list (config, path, runtime, root): the
+	// front end compares it with its own, so a hash collision is a miss.
+	Key []string `json:"key"`
+	// Watch lists "IDENTITY PATH": the node configuration first, then
+	// every runtime candidate Lookup looked at, the runtime last. If one
+	// of them changed (a runtime installed earlier on PATH, an upgrade,
+	// an edited configuration) the file is stale and the next call is the
+	// Go wrapper's, which writes it again.
+	Watch   []string `json:"watch"`
+	Runtime string   `json:"runtime"`
+	// Records is the records directory of the key's root (Store.Dir).
+	Records string `json:"records"`
 }
 
-// FrontContent returns the front file for node n, loaded from cfgPath
-// whose identity is st (nil: the file is absent and n holds the built-in
-// defaults). ok is false when a value cannot be written on one line; then
-// there is no front file and every call is the Go wrapper's.
-func FrontContent(cfgPath string, st *syscall.Stat_t, n *config.Node) (data []byte, ok bool) {
-	if n == nil || len(n.Runtimes) == 0 || len(n.Runtimes) > frontMaxRuntimes || !filepath.IsAbs(n.RunDir) {
-		return nil, false
-	}
-	for _, s := range append([]string{cfgPath, n.RunDir}, n.Runtimes...) {
-		if s == "" || strings.ContainsAny(s, "\n\x00") {
-			return nil, false
-		}
-	}
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s\nconfig %s\n", frontHeader, cfgPath)
-	if st == nil {
-		b.WriteString("stat absent\n")
-	} else {
-		fmt.Fprintf(&b, "stat %d %d %d %d %d %d %d\n", st.Dev, st.Ino, st.Size,
-			st.Mtim.Sec, st.Mtim.Nsec, st.Ctim.Sec, st.Ctim.Nsec)
-	}
-	fmt.Fprintf(&b, "run-dir %s\n", n.RunDir)
-	for _, r := range n.Runtimes {
-		fmt.Fprintf(&b, "runtime %s\n", r)
-	}
-	b.WriteString("end\n")
-	if b.Len() > frontMaxSize {
-		return nil, false
-	}
-	return b.Bytes(), true
+func frontStore(dir string) store[Front] {
+	return store[Front]{dir: dir, limit: maxFrontSize, stale: func(f *Front) bool { return !f.Current() }}
 }
 
-// statConfig returns the identity of the configuration file: (nil, nil)
-// when it does not exist.
-func statConfig(path string) (*syscall.Stat_t, error) {
-	var st syscall.Stat_t
-	err := syscall.Stat(path, &st)
-	if errors.Is(err, syscall.ENOENT) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &st, nil
-}
+// ReadFront returns the front file of key k in dir: (nil, nil) if there is
+// none, an error if it is not a front file this user alone could have
+// written. It does not check that the file is current.
+func ReadFront(dir string, k FrontKey) (*Front, error) { return frontStore(dir).get(k.Name()) }
 
-func sameFile(a, b *syscall.Stat_t) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Dev == b.Dev && a.Ino == b.Ino && a.Size == b.Size && a.Mtim == b.Mtim && a.Ctim == b.Ctim
-}
+// Current reports whether every file f watches still has its identity.
+func (f *Front) Current() bool { return stillWatched(f.Watch) }
 
-// WriteFront keeps the front file for cfgPath current after n was loaded
-// from it. before and after are the file's identity around the load: if
-// they differ, the file changed while it was read and no front file is
-// written (the next call loads it again). An explicit path ($HWCAP_CONFIG)
-// that is absent never gets one. The file is replaced atomically and only
-// when its content changes; errors are returned for the caller to ignore:
-// without a front file hwcap-runtime is only slower.
-func WriteFront(dir, cfgPath string, explicit bool, before, after *syscall.Stat_t, n *config.Node) error {
-	if !sameFile(before, after) || (after == nil && explicit) {
-		return nil
+// WriteFront stores f as the front file of its key in dir, unless it
+// holds exactly that already; when it writes, it also collects stale
+// front files (a test's configuration gone, an old runtime).
+func WriteFront(dir string, f *Front) error {
+	if len(f.Key) != 4 {
+		return fmt.Errorf("front file key %q: want 4 strings", f.Key)
 	}
-	data, ok := FrontContent(cfgPath, after, n)
-	if !ok {
-		return nil
-	}
-	p := FrontPath(dir, cfgPath)
-	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, data) {
-		return nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	k := FrontKey{Config: f.Key[0], Path: f.Key[1], Runtime: f.Key[2], Root: f.Key[3]}
+	// /run/hwcap is also the default runDir, which others read (the probe
+	// cache): 0755 as the probe makes it; the front directory is 0700.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".front-*.tmp")
-	if err != nil {
-		return err
+	s := frontStore(dir)
+	wrote, err := s.put(k.Name(), f)
+	if wrote && err == nil {
+		s.gc(GCBatch)
 	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	cerr := f.Chmod(0o644)
-	if err := errors.Join(werr, cerr, f.Close()); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, p); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	gcFronts(dir, p)
-	return nil
+	return err
 }
 
-// gcFronts removes the front files in dir, other than keep, whose
-// configuration file no longer exists (a test's, or a moved one). It runs
-// only when a front file was written.
-func gcFronts(dir, keep string) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
+// writeFront leaves the front file of this call's key for the C front
+// end, if the node configuration and the runtime's lookup can be watched
+// (cfgWatch from loadNode, watch from lookup), and makes the records
+// directory the front end writes into. Errors are ignored: without a
+// front file hwcap-runtime is only slower.
+func (w *Wrapper) writeFront(cfgWatch string, watch []string) {
+	if w.FrontDir == "" || cfgWatch == "" || watch == nil || !filepath.IsAbs(w.node.RunDir) {
 		return
 	}
-	for _, e := range ents {
-		p := filepath.Join(dir, e.Name())
-		if !strings.HasPrefix(e.Name(), "front-") || !e.Type().IsRegular() || p == keep {
-			continue
-		}
-		cfg, ok := frontConfig(p)
-		if !ok {
-			continue
-		}
-		if _, err := os.Stat(cfg); errors.Is(err, fs.ErrNotExist) {
-			os.Remove(p)
-		}
+	f := &Front{
+		Version: FrontVersion,
+		Key:     frontKeyOf(w.Getenv, w.inv.Root).list(),
+		Watch:   append([]string{cfgWatch}, watch...),
+		Runtime: w.runtime,
+		Records: w.store().Dir(),
 	}
-}
-
-// frontConfig returns the configuration path a front file names.
-func frontConfig(p string) (string, bool) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", false
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	if !s.Scan() || s.Text() != frontHeader || !s.Scan() {
-		return "", false
-	}
-	return strings.CutPrefix(s.Text(), "config ")
-}
-
-// PlainPath returns the marker the front end leaves for container id when
-// it passed a create through (a config without hwcap.dev/ keys): it holds
-// the config file's path, for a later exec.
-func PlainPath(runDir, root, runtime, id string) string {
-	return filepath.Join(recordDir(runDir, root, runtime), id+".plain")
-}
-
-// RemovePlain deletes the marker of id; a missing one is not an error.
-func RemovePlain(runDir, root, runtime, id string) error {
-	return removeFor(id, PlainPath(runDir, root, runtime, id))
+	_ = WriteFront(w.FrontDir, f)
+	_ = os.MkdirAll(f.Records, 0o700)
 }

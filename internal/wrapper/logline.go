@@ -1,43 +1,30 @@
 package wrapper
 
 import (
-	"encoding/json"
 	"os"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/hwcap/hwcap/internal/logging"
 )
 
-// Levels of runtime log lines, as logrus spells them (runc's logger).
+// Levels of the lines the wrapper writes to the runtime's --log.
 const (
-	LevelError = "error"
-	LevelWarn  = "warning"
-	LevelInfo  = "info"
-	LevelDebug = "debug"
+	LevelError = logrus.ErrorLevel
+	LevelWarn  = logrus.WarnLevel
 )
 
-// FormatLine renders one line of the runtime's --log file in the runtime's
-// --log-format: "json" gives logrus's JSONFormatter layout, which
-// containerd parses for the error it reports
-// ({"level":"error","msg":"...","time":"..."}); anything else gives
-// logrus's TextFormatter layout (time="..." level=error msg="...").
-func FormatLine(format, level, msg string, now time.Time) []byte {
-	msg = oneLine(msg)
-	ts := now.Format(time.RFC3339Nano)
-	if format == "json" {
-		b, err := json.Marshal(struct {
-			Level string `json:"level"`
-			Msg   string `json:"msg"`
-			Time  string `json:"time"`
-		}{level, msg, ts})
-		if err != nil { // cannot happen for strings
-			return nil
-		}
-		return append(b, '\n')
+// formatLine renders one line of the runtime's --log file in its
+// --log-format, with the logrus formatters runc writes its own lines with
+// (logging.Formatter), so containerd parses ours like runc's.
+func formatLine(format string, level logrus.Level, msg string, now time.Time) []byte {
+	line, err := logging.Line(logging.Formatter(format), level, oneLine(msg), nil, now)
+	if err != nil { // cannot happen: no fields, a string message
+		return nil
 	}
-	return []byte("time=" + strconv.Quote(ts) + " level=" + level + " msg=" + strconv.Quote(msg) + "\n")
+	return line
 }
 
 // oneLine keeps a message on one line whatever an error string contains.
@@ -65,8 +52,9 @@ func appendLog(path string, line []byte) error {
 	return cerr
 }
 
-// isFileLog reports whether a --log value names a file (crun also accepts
-// "journald:ID" and "syslog:ID"; "file:PATH" is a file).
+// logFilePath returns the file a --log value names, and false for the
+// runtime's stderr and for crun's "journald:ID" and "syslog:ID" drivers
+// ("file:PATH" is a file).
 func logFilePath(v string) (string, bool) {
 	if strings.HasPrefix(v, "file:") {
 		v = strings.TrimPrefix(v, "file:")

@@ -3,6 +3,7 @@ package wrapper
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,21 +31,39 @@ const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // /usr/local/bin/runc ahead of /usr/sbin/runc) is skipped, so the wrapper
 // never execs itself. It only stats files; it reads none.
 func Lookup(names []string, path string, self os.FileInfo) (string, error) {
+	rt, _, err := lookup(names, path, self)
+	return rt, err
+}
+
+// lookup is Lookup that also returns what it looked at: every candidate
+// path in order, the one found last, as "IDENTITY PATH" (watched). The
+// front file carries that list, so that the C front end, instead of
+// searching again, only checks that none of those files changed. watch is
+// nil when a candidate could not be stat'ed for a reason other than its
+// absence: then there is nothing to check against.
+func lookup(names []string, path string, self os.FileInfo) (rt string, watch []string, err error) {
 	if path == "" {
 		path = DefaultPath
 	}
 	var tried []string
+	watchable := true
+	try := func(p string) bool {
+		ok, id := usable(p, self)
+		watch = append(watch, watched(p, id))
+		watchable = watchable && id != ""
+		return ok
+	}
 	for _, name := range names {
 		if name == "" || strings.ContainsRune(name, 0) {
-			return "", fmt.Errorf("%w: runtime name %q (want a name on PATH or an absolute path)", ErrBadRuntime, name)
+			return "", nil, fmt.Errorf("%w: runtime name %q (want a name on PATH or an absolute path)", ErrBadRuntime, name)
 		}
 		if strings.Contains(name, "/") {
 			if !filepath.IsAbs(name) {
-				return "", fmt.Errorf("%w: %q is a relative path (want a name on PATH or an absolute path)", ErrBadRuntime, name)
+				return "", nil, fmt.Errorf("%w: %q is a relative path (want a name on PATH or an absolute path)", ErrBadRuntime, name)
 			}
 			tried = append(tried, name)
-			if usable(name, self) {
-				return name, nil
+			if try(name) {
+				return name, watchList(watch, watchable), nil
 			}
 			continue
 		}
@@ -55,28 +74,42 @@ func Lookup(names []string, path string, self os.FileInfo) (string, error) {
 				continue
 			}
 			p := filepath.Join(dir, name)
-			if usable(p, self) {
-				return p, nil
+			if try(p) {
+				return p, watchList(watch, watchable), nil
 			}
 		}
 		tried = append(tried, name)
 	}
-	return "", fmt.Errorf("%w: tried %s on PATH=%q (install runc or crun, or set %s or \"runtimes\" in the node configuration)",
+	return "", nil, fmt.Errorf("%w: tried %s on PATH=%q (install runc or crun, or set %s or \"runtimes\" in the node configuration)",
 		ErrNoRuntime, strings.Join(tried, ", "), path, EnvRuntime)
 }
 
-// usable reports whether p is an executable regular file other than self.
-func usable(p string, self os.FileInfo) bool {
-	st, err := os.Stat(p)
-	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return false
+func watchList(w []string, ok bool) []string {
+	if !ok {
+		return nil
 	}
-	return self == nil || !os.SameFile(st, self)
+	return w
 }
 
-// Self returns the wrapper's own executable, for Lookup. /proc/self/exe is
-// a readlink, not a file read; if it fails, nothing can be excluded.
-func Self() os.FileInfo {
+// usable reports whether p is an executable regular file other than self,
+// and p's identity ("" if it could not be stat'ed for a reason other than
+// its absence).
+func usable(p string, self os.FileInfo) (bool, string) {
+	st, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, absent
+	}
+	if err != nil {
+		return false, ""
+	}
+	ok := st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 && (self == nil || !os.SameFile(st, self))
+	return ok, infoIdentity(st)
+}
+
+// ownExecutable returns the wrapper's own executable, for Lookup to skip.
+// /proc/self/exe is a magic link, not a file read; if it fails, nothing
+// can be excluded.
+func ownExecutable() os.FileInfo {
 	st, err := os.Stat("/proc/self/exe")
 	if err != nil {
 		return nil

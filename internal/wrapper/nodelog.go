@@ -8,17 +8,18 @@ import (
 	"github.com/hwcap/hwcap/internal/logging"
 )
 
-// nodeLog appends the mask decision for one container to the node log.
+// nodeLog appends the mask decision for one container (rec has a mask)
+// to the node log.
 func (w *Wrapper) nodeLog(rec *Record, out *enforce.Outcome, err error) {
 	r := logging.Record{
 		Container: rec.ID,
-		Mask:      rec.Keep.String(),
-		Policy:    string(rec.Policy),
+		Mask:      rec.Mask.Keep.String(),
+		Policy:    string(rec.Mask.Policy),
 		Err:       err,
 		Fields:    logrus.Fields{"bundle": rec.Bundle},
 	}
-	if rec.Profile != "" {
-		r.Fields["profile"] = rec.Profile
+	if rec.Mask.Profile != "" {
+		r.Fields["profile"] = rec.Mask.Profile
 	}
 	if out != nil {
 		r.Decision, r.Reason = out.Decision, out.Reason

@@ -1,276 +1,165 @@
 package wrapper
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"regexp"
-	"strings"
-	"syscall"
-	"time"
 
-	"github.com/hwcap/hwcap/internal/enforce"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
 
-// RecordVersion is the format version of a container record.
-const RecordVersion = 1
+// RecordVersion is the format version of a container record (2: one
+// record for every container, the C front end's included; the config
+// file's identity; the mask as one member).
+const RecordVersion = 2
 
-// maxRecordSize bounds what we read back; a record is ~500 bytes.
+// maxRecordSize bounds what we read back; a record is ~300 bytes.
 const maxRecordSize = 64 << 10
 
-// idPattern is runc's rule for container ids (libcontainer's validateID):
-// the id becomes a file name, so anything else is never recorded.
-var idPattern = regexp.MustCompile(`^[\w+\-\.]+$`)
+// maxIDLen is the longest container id a record can be kept for.
+const maxIDLen = 1024
 
-// ValidID reports whether id can name a record (and a runc container).
+// ValidID reports whether id can name a record (and a runc container):
+// runc's rule (libcontainer's validateID), letters, digits and _ + - .,
+// neither "." nor "..", since the id becomes a file name. A byte loop, as
+// in runc: a regexp compiled at start-up costs every run of the wrapper.
+// The C front end checks ids with the same rule (rules.h, generated from
+// idByte and maxIDLen).
 func ValidID(id string) bool {
-	return len(id) <= 1024 && id != "." && id != ".." && idPattern.MatchString(id)
+	if id == "" || len(id) > maxIDLen || id == "." || id == ".." {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if !idByte(id[i]) {
+			return false
+		}
+	}
+	return true
 }
 
-// Record is what create/run/restore leave for a later exec into the same
-// container: the mask its processes carry.
+// idByte reports whether c may appear in a container id.
+func idByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
+		c == '_', c == '+', c == '-', c == '.':
+		return true
+	}
+	return false
+}
+
+// Record is all the wrapper keeps of a container: enough for a later exec
+// into it to get the mask its processes carry. create, run and restore
+// write it; the C front end writes the record of a container it passed
+// through (which never has a mask). It lives in the runtime root's Store
+// as ID.json, like runc's state.json.
 type Record struct {
 	Version int    `json:"version"`
 	ID      string `json:"id"`
-	Root    string `json:"root,omitempty"` // runtime --root as given
-	Runtime string `json:"runtime"`        // real runtime path
 	Bundle  string `json:"bundle"`
-	Config  string `json:"config"` // config file path
-	// ConfigIno/ConfigMtime identify the config file the mask came from;
-	// exec ignores a record whose bundle config is no longer that file.
-	ConfigIno   uint64 `json:"configIno"`
-	ConfigMtime int64  `json:"configMtimeNs"`
-
-	Masked  bool           `json:"masked"` // false: the container asked for nothing
-	Keep    hwcap.Words    `json:"keep"`
-	Policy  enforce.Policy `json:"policy,omitempty"`
-	Profile string         `json:"profile,omitempty"`
-	Keys    []string       `json:"keys,omitempty"`
-	Created time.Time      `json:"created"`
+	Config  string `json:"config"` // the config file the mask came from
+	// ConfigID is that file's identity when it was read: exec uses a
+	// record only while its config file is still that very file.
+	ConfigID string `json:"configId"`
+	// Mask is nil for a container that asked for nothing.
+	Mask *Mask `json:"mask,omitempty"`
 }
 
-// Records are kept per runtime root: containerd gives each namespace its own
-// --root, and ids are only unique within one. The directory is named by
-// pathKey, which the C front end computes too (its .plain markers live
-// next to the records).
-func recordDir(runDir, root, runtime string) string {
+// Mask is what a container asked for: the words its processes keep and
+// the policy that decides when the mask cannot take effect.
+type Mask struct {
+	Keep    hwcap.Words  `json:"keep"`
+	Policy  hwcap.Policy `json:"policy"`
+	Profile string       `json:"profile,omitempty"`
+}
+
+// Current reports whether the record still describes the container's
+// config file: the same path holds the same file, unchanged.
+func (r *Record) Current() bool {
+	id, err := Identity(r.Config)
+	return err == nil && id == r.ConfigID
+}
+
+// check refuses a record that is not one this wrapper wrote for id.
+func (r *Record) check(id string) error {
+	if r.Version != RecordVersion || r.ID != id {
+		return fmt.Errorf("version %d id %q (want version %d id %q)", r.Version, r.ID, RecordVersion, id)
+	}
+	if r.Mask != nil {
+		if _, err := hwcap.ParsePolicy(string(r.Mask.Policy)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Store holds the records of one runtime root: containerd gives each
+// namespace its own --root, and ids are only unique within one. It is a
+// directory RunDir/containers/<hash of the root>; the C front end does not
+// compute that name, the front file gives it (Front.Records).
+type Store struct{ s store[Record] }
+
+// StoreFor returns the store of the runtime root root ("" = the default
+// root of runtime, which differs between runc and crun) under runDir.
+func StoreFor(runDir, root, runtime string) Store {
 	key := root
 	if key == "" {
 		key = "default:" + filepath.Base(runtime)
 	}
-	return filepath.Join(runDir, "containers", pathKey(key))
+	return Store{store[Record]{
+		dir:   filepath.Join(runDir, "containers", pathKey(key)),
+		limit: maxRecordSize,
+		stale: func(r *Record) bool { return !r.Current() },
+	}}
 }
 
-// RecordPath returns where the record of container id lives.
-func RecordPath(runDir, root, runtime, id string) string {
-	return filepath.Join(recordDir(runDir, root, runtime), id+".json")
+// Dir is the store's directory.
+func (s Store) Dir() string { return s.s.dir }
+
+// Path returns where the record of container id lives.
+func (s Store) Path(id string) string { return s.s.path(id) }
+
+// Get loads the record of id. No record (or an id that cannot have one)
+// is (nil, nil); a record that is not a regular file owned by this user
+// and writable only by it, or not a record for id, is an error.
+func (s Store) Get(id string) (*Record, error) {
+	if !ValidID(id) {
+		return nil, nil
+	}
+	r, err := s.s.get(id)
+	if err == nil && r != nil {
+		err = r.check(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrRecord, s.Path(id), err)
+	}
+	return r, nil
 }
 
-// WriteRecord stores r atomically (temporary file + rename), so a
-// concurrent exec sees the old record or the new one, never half of one.
-func WriteRecord(runDir string, r *Record) error {
+// Put stores r atomically, so a concurrent exec sees the old record or
+// the new one, never half of one.
+func (s Store) Put(r *Record) error {
 	if !ValidID(r.ID) {
 		return fmt.Errorf("%w: container id %q (want letters, digits, _ + - .)", ErrRecord, r.ID)
 	}
-	dir := recordDir(runDir, r.Root, r.Runtime)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
-	data, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
-	f, err := os.CreateTemp(dir, "."+r.ID+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(append(data, '\n'))
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%w: %w", ErrRecord, err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, r.ID+".json")); err != nil {
-		os.Remove(tmp)
+	if _, err := s.s.put(r.ID, r); err != nil {
 		return fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	return nil
 }
 
-// ReadRecord loads the record of id. A missing record is (nil, nil). A
-// record not owned by this user, or writable by others, is refused: it
-// would let someone else choose the mask.
-func ReadRecord(runDir, root, runtime, id string) (*Record, error) {
-	if !ValidID(id) {
-		return nil, nil
-	}
-	p := RecordPath(runDir, root, runtime, id)
-	f, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
-	}
-	sys, ok := st.Sys().(*syscall.Stat_t)
-	if !ok || int(sys.Uid) != os.Geteuid() || st.Mode().Perm()&0o022 != 0 || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w %s: not a regular file owned by uid %d and writable only by it", ErrRecord, p, os.Geteuid())
-	}
-	data, err := io.ReadAll(io.LimitReader(f, maxRecordSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
-	}
-	if len(data) > maxRecordSize {
-		return nil, fmt.Errorf("%w %s: larger than %d bytes", ErrRecord, p, maxRecordSize)
-	}
-	var r Record
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
-	}
-	if r.Version != RecordVersion || r.ID != id {
-		return nil, fmt.Errorf("%w %s: version %d id %q (want version %d id %q)", ErrRecord, p, r.Version, r.ID, RecordVersion, id)
-	}
-	if r.Masked {
-		if _, err := enforce.ParsePolicy(string(r.Policy)); err != nil {
-			return nil, fmt.Errorf("%w %s: %w", ErrRecord, p, err)
-		}
-	}
-	return &r, nil
-}
-
-// RemoveRecord deletes the record of id; a missing one is not an error.
-func RemoveRecord(runDir, root, runtime, id string) error {
-	return removeFor(id, RecordPath(runDir, root, runtime, id))
-}
-
-// removeFor removes p, the record or marker of id; nothing for an id that
-// can name neither, and a missing file is not an error.
-func removeFor(id, p string) error {
+// Delete removes the record of id; a missing one is not an error.
+func (s Store) Delete(id string) error {
 	if !ValidID(id) {
 		return nil
 	}
-	err := os.Remove(p)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := s.s.remove(id); err != nil {
 		return fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	return nil
 }
 
-// Current reports whether the record still describes the container's
-// config file: same path, same inode, same modification time.
-func (r *Record) Current() bool {
-	st, err := os.Stat(r.Config)
-	if err != nil {
-		return false
-	}
-	ino, mtime := fileID(st)
-	return ino == r.ConfigIno && mtime == r.ConfigMtime
-}
-
-func fileID(st os.FileInfo) (ino uint64, mtimeNs int64) {
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
-		ino = sys.Ino
-	}
-	return ino, st.ModTime().UnixNano()
-}
-
-// GCInterval is how often create garbage-collects the records of one
-// root. A scan reads every live container's record (tens of µs each on a
-// busy node), so scanning on every create made each create cost
-// O(containers): +2 ms with 100 live containers (make bench,
-// exec-wrapper-mask-live). A record left for up to GCInterval is harmless:
-// exec checks it against the config file (Record.Current), and a create
-// of the same id overwrites it.
-const GCInterval = time.Minute
-
-// gcStamp is the file whose mtime says when the records were last scanned
-// (GCRecords only looks at *.json).
-const gcStamp = ".gc"
-
-// GCDue reports whether the records of (root, runtime) were not scanned in
-// the GCInterval before now, and if so stamps the scan as done at now. A
-// directory that does not exist yet has nothing to scan.
-func GCDue(runDir, root, runtime string, now time.Time) bool {
-	dir := recordDir(runDir, root, runtime)
-	p := filepath.Join(dir, gcStamp)
-	st, err := os.Lstat(p)
-	if err == nil && st.Mode().IsRegular() {
-		if age := now.Sub(st.ModTime()); age >= 0 && age < GCInterval {
-			return false
-		}
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
-		if err != nil {
-			return true // no directory yet (nothing to scan), or unwritable: scan
-		}
-		f.Close()
-	}
-	_ = os.Chtimes(p, now, now)
-	return true
-}
-
-// GCRecords removes the records (and the front end's markers) under the
-// same root whose config file is gone: containers deleted without the wrapper seeing it (runc run without
-// --detach deletes its container itself). It returns how many it removed.
-func GCRecords(runDir, root, runtime string) int {
-	dir := recordDir(runDir, root, runtime)
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, e := range ents {
-		name := e.Name()
-		if filepath.Ext(name) == ".plain" && e.Type().IsRegular() {
-			if gcPlain(filepath.Join(dir, name)) {
-				n++
-			}
-			continue
-		}
-		if filepath.Ext(name) != ".json" || !e.Type().IsRegular() {
-			continue
-		}
-		id := name[:len(name)-len(".json")]
-		r, err := ReadRecord(runDir, root, runtime, id)
-		if err != nil || r == nil {
-			continue
-		}
-		if _, err := os.Stat(r.Config); errors.Is(err, fs.ErrNotExist) {
-			if os.Remove(filepath.Join(dir, name)) == nil {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-// gcPlain removes a front-end marker (PlainPath) whose config file is gone.
-func gcPlain(p string) bool {
-	data, err := os.ReadFile(p)
-	if err != nil || len(data) > maxRecordSize {
-		return false
-	}
-	cfg := strings.TrimSuffix(string(data), "\n")
-	if !filepath.IsAbs(cfg) {
-		return os.Remove(p) == nil
-	}
-	if _, err := os.Stat(cfg); errors.Is(err, fs.ErrNotExist) {
-		return os.Remove(p) == nil
-	}
-	return false
-}
+// GC checks at most max records (max <= 0: all), picked at random, and
+// removes those whose config file is gone or replaced (containers deleted
+// without the wrapper seeing it: runc run without --detach deletes its
+// container itself); it returns how many it removed. create checks
+// GCBatch.
+func (s Store) GC(max int) int { return s.s.gc(max) }

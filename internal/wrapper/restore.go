@@ -10,7 +10,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
-	"github.com/hwcap/hwcap/internal/enforce"
+	"github.com/hwcap/hwcap/internal/hwcap"
 	"github.com/hwcap/hwcap/internal/logging"
 )
 
@@ -36,6 +36,13 @@ func ImagePath(inv *Invocation, cwd string) string {
 	return filepath.Clean(p)
 }
 
+// Decisions of the restore check besides the checkpoint's verdict
+// (identical, superset, incompatible).
+const (
+	decisionNoImages  hwcap.Decision = "no-images" // no checkpoint there: the runtime reports it
+	decisionUnchecked hwcap.Decision = "unchecked" // the checkpoint could not be read
+)
+
 // restoreCheck reads the checkpoint the runtime is about to restore and
 // compares every task's saved AT_HWCAP* words with this host's. CRIU
 // restores those words verbatim and checks no CPU feature itself (none at
@@ -46,52 +53,48 @@ func ImagePath(inv *Invocation, cwd string) string {
 // that cannot be read is refused under enforce too: what cannot be
 // checked is not known to be safe. A missing image directory is left to
 // the runtime, which fails on it with its own message.
-func (w *Wrapper) restoreCheck() (int, bool) {
+func (w *Wrapper) restoreCheck() error {
 	id := w.inv.ID()
 	cwd, err := w.Getwd()
 	if err != nil {
-		return w.fail(ExitRefused, fmt.Errorf("container %s: current directory: %w", id, err)), false
+		return fmt.Errorf("container %s: current directory: %w", id, err)
 	}
-	pol := w.restorePolicy(cwd)
+	pol := w.restorePolicy()
 	dir := ImagePath(w.inv, cwd)
 	rec := logging.Record{Stage: CmdRestore, Policy: string(pol), Fields: logrus.Fields{"images": dir}}
 	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
 		// Nothing to restore: the runtime fails with its own message.
-		rec.Decision, rec.Reason = "no-images", "no checkpoint at "+dir
+		rec.Decision, rec.Reason = decisionNoImages, "no checkpoint at "+dir
 		w.nodeRecord(rec)
-		return 0, true
+		return nil
 	}
 	r, err := w.checkImages(dir)
 	switch {
 	case err != nil:
 		err = fmt.Errorf("container %s: cannot check checkpoint %s against this host's CPU features: %w", id, dir, err)
-		rec.Decision, rec.Err = "unchecked", err
+		rec.Decision, rec.Err = decisionUnchecked, err
 	case !r.Compatible():
 		err = fmt.Errorf("container %s: %w: %s", id, ErrRestoreIncompatible, describe(dir, r))
-		rec.Decision, rec.Reason = r.Verdict, err.Error()
+		rec.Decision, rec.Reason = hwcap.Decision(r.Verdict), err.Error()
 		rec.Hidden = r.Blocking
 	default:
-		rec.Decision = r.Verdict
+		rec.Decision = hwcap.Decision(r.Verdict)
 		w.nodeRecord(rec)
-		return 0, true
-	}
-	if pol == enforce.Enforce {
-		w.nodeRecord(rec)
-		w.logged = true
-		code := w.fail(ExitRefused, fmt.Errorf("refusing restore under policy enforce: %w", err))
-		w.logged = false
-		return code, false
+		return nil
 	}
 	w.nodeRecord(rec)
+	if pol == hwcap.Enforce {
+		return decided{fmt.Errorf("refusing restore under policy enforce: %w", err)}
+	}
 	w.logf(LevelWarn, "policy warn: restoring anyway: %v", err)
-	return 0, true
+	return nil
 }
 
 // restorePolicy is the container's hwcap.dev/policy when its annotations
 // ask for a mask, else the node's default. Bad annotations are reported by
 // the mask step that follows; here they mean the node's default.
-func (w *Wrapper) restorePolicy(cwd string) enforce.Policy {
-	ann, _, err := ReadAnnotations(w.inv.ConfigPath(cwd))
+func (w *Wrapper) restorePolicy() hwcap.Policy {
+	_, ann, err := readBundle(w.inv)
 	if err == nil {
 		if req, err := w.node.Request(w.own.withDefault(ann)); err == nil && req != nil && req.Policy != "" {
 			return req.Policy

@@ -148,6 +148,10 @@ func TestRestoreCheck(t *testing.T) {
 			if !strings.Contains(string(log), `"stage":"restore"`) || !strings.Contains(string(log), `"images":"`) {
 				t.Errorf("node log has no restore record: %s", log)
 			}
+			// A refusal is the restore decision itself: no "failed" line.
+			if code == ExitRefused && (strings.Count(string(log), "\n") != 1 || strings.Contains(string(log), `"decision":"failed"`)) {
+				t.Errorf("node log of a refused restore: %s", log)
+			}
 		})
 	}
 }

@@ -19,6 +19,7 @@ type harness struct {
 	dir     string
 	runDir  string
 	runtime string
+	front   string // FrontDir ("" = no front file)
 	execed  []string
 	stderr  bytes.Buffer
 }
@@ -45,12 +46,13 @@ func (h *harness) run(cwd string, args ...string) int {
 	h.execed = nil
 	h.stderr.Reset()
 	w := &Wrapper{
-		Args:    append([]string{"hwcap-runtime"}, args...),
-		Environ: []string{"A=1"},
-		Getenv:  os.Getenv,
-		Getwd:   func() (string, error) { return cwd, nil },
-		Stderr:  &h.stderr,
-		Now:     time.Now,
+		Args:     append([]string{"hwcap-runtime"}, args...),
+		Environ:  []string{"A=1"},
+		Getenv:   os.Getenv,
+		Getwd:    func() (string, error) { return cwd, nil },
+		Stderr:   &h.stderr,
+		Now:      time.Now,
+		FrontDir: h.front,
 		Exec: func(path string, argv, env []string) error {
 			h.execed = argv
 			return errors.New("fake exec")
@@ -83,8 +85,8 @@ func TestRunCreateExecDelete(t *testing.T) {
 	if !strings.HasPrefix(h.stderr.String(), "hwcap-runtime: exec "+h.runtime+": fake exec") {
 		t.Errorf("stderr %q", h.stderr.String())
 	}
-	rec, err := ReadRecord(h.runDir, "/r", h.runtime, "c1")
-	if err != nil || rec == nil || rec.Masked || rec.Bundle != bundle || !rec.Current() {
+	rec, err := StoreFor(h.runDir, "/r", h.runtime).Get("c1")
+	if err != nil || rec == nil || rec.Mask != nil || rec.Bundle != bundle || !rec.Current() {
 		t.Fatalf("record %+v, %v", rec, err)
 	}
 
@@ -97,7 +99,7 @@ func TestRunCreateExecDelete(t *testing.T) {
 	if h.run("/", "--root", "/r", "delete", "-f", "c1"); h.execed == nil {
 		t.Fatal("delete not passed on")
 	}
-	if rec, _ := ReadRecord(h.runDir, "/r", h.runtime, "c1"); rec != nil {
+	if rec, _ := StoreFor(h.runDir, "/r", h.runtime).Get("c1"); rec != nil {
 		t.Errorf("record survived delete")
 	}
 
@@ -110,10 +112,15 @@ func TestRunCreateExecDelete(t *testing.T) {
 func TestRunCreateDefaultBundleIsCwd(t *testing.T) {
 	bundle := writeBundle(t, `{}`)
 	h := newHarness(t, bundle)
+	old, _ := os.Getwd()
+	if err := os.Chdir(bundle); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Chdir(old) })
 	if h.run(bundle, "run", "c2"); h.execed == nil {
 		t.Fatalf("not passed on: %q", h.stderr.String())
 	}
-	rec, err := ReadRecord(h.runDir, "", h.runtime, "c2")
+	rec, err := StoreFor(h.runDir, "", h.runtime).Get("c2")
 	if err != nil || rec == nil || rec.Bundle != bundle {
 		t.Fatalf("record %+v, %v", rec, err)
 	}

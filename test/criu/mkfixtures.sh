@@ -18,6 +18,9 @@
 #
 # Usage: mkfixtures.sh [OUTDIR]   (default internal/criuimg/testdata/x86_64)
 # Needs root, gcc, go, runc. Prints one "fixture NAME ..." line per image set.
+# Every CRIU, runc and podman command runs under `timeout 120`. Under
+# flock(1), use flock -o: a dumped process must not inherit the lock (CRIU
+# refuses to dump a process holding a file lock).
 set -euo pipefail
 PROG=$(basename "$0")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -79,13 +82,13 @@ keep() {
 dumprestore() {
 	local name=$1 pid=$2 log=$3 img=$work/$1
 	mkdir -p "$img"
-	"$CRIU" dump -t "$pid" -D "$img" -o dump.log -v4 || { tail -20 "$img/dump.log"; die "$name: criu dump failed"; }
+	timeout 120 "$CRIU" dump -t "$pid" -D "$img" -o dump.log -v4 || { tail -20 "$img/dump.log"; die "$name: criu dump failed"; }
 	for _ in $(seq 50); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
 	kill -0 "$pid" 2>/dev/null && die "$name: pid $pid still exists 5 s after the dump"
-	"$CRIU" restore -D "$img" -d -o restore.log -v4 || { tail -20 "$img/restore.log"; die "$name: criu restore failed"; }
+	timeout 120 "$CRIU" restore -D "$img" -d -o restore.log -v4 || { tail -20 "$img/restore.log"; die "$name: criu restore failed"; }
 	waitgrow "$log"
 	echo "$name: restored pid $pid, $(tail -n1 "$log")"
 	pkill -KILL -P "$pid" 2>/dev/null || true
@@ -120,11 +123,11 @@ c["mounts"].append({"destination": "/log", "type": "bind", "source": out, "optio
 json.dump(c, open(p, "w"), indent=1)
 PY
 id=hwcap-fixture-$$
-(cd "$b" && runc run -d "$id" </dev/null >/dev/null 2>&1)
+(cd "$b" && timeout 120 runc run -d "$id" </dev/null >/dev/null 2>&1)
 waitgrow "$work/runc-out/log"
-runc --criu "$CRIU" checkpoint --image-path "$work/runc" --work-path "$work/runc-work" "$id" ||
+timeout 120 runc --criu "$CRIU" checkpoint --image-path "$work/runc" --work-path "$work/runc-work" "$id" ||
 	{ tail -20 "$work/runc-work/dump.log"; die "runc checkpoint failed"; }
-(cd "$b" && runc --criu "$CRIU" restore -d --image-path "$work/runc" --work-path "$work/runc-work2" "$id" </dev/null >/dev/null 2>&1) ||
+(cd "$b" && timeout 120 runc --criu "$CRIU" restore -d --image-path "$work/runc" --work-path "$work/runc-work2" "$id" </dev/null >/dev/null 2>&1) ||
 	{ tail -20 "$work/runc-work2/restore.log"; die "runc restore failed"; }
 waitgrow "$work/runc-out/log"
 echo "runc: restored, $(tail -n1 "$work/runc-out/log")"
@@ -138,11 +141,11 @@ ln -s "$CRIU" "$work/pbin/criu"
 cp "$work/svepath" "$work/prootfs/svepath"
 pod=hwcap-fixture-$$
 podopts=(--runtime runc --cgroup-manager cgroupfs)
-PATH=$work/pbin:$PATH podman run -d --name "$pod" "${podopts[@]}" --network none --ulimit nofile=1024:1024 \
+PATH=$work/pbin:$PATH timeout 120 podman run -d --name "$pod" "${podopts[@]}" --network none --ulimit nofile=1024:1024 \
 	--ulimit nproc=1024:1024 --rootfs "$work/prootfs" /svepath /svepath.log 100 >/dev/null
 sleep 1
-PATH=$work/pbin:$PATH podman container checkpoint "${podopts[@]}" --export "$out/podman-export.tar.zst" "$pod" >/dev/null
-podman rm -f "$pod" >/dev/null
+PATH=$work/pbin:$PATH timeout 120 podman container checkpoint "${podopts[@]}" --export "$out/podman-export.tar.zst" "$pod" >/dev/null
+timeout 120 podman rm -f "$pod" >/dev/null
 echo "fixture podman-export.tar.zst: $(stat -c %s "$out/podman-export.tar.zst") bytes"
 "$CRIU" --version | head -n1 >"$out/criu-version.txt"
 uname -r >"$out/kernel.txt"

@@ -2,8 +2,6 @@ package criu
 
 import (
 	"archive/tar"
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -33,7 +30,7 @@ func TestRestorePodman(t *testing.T) {
 	podman := testutil.RequireCommand(t, "podman")
 	testutil.RequireRuntime(t, "runc")
 	gcc := testutil.RequireCommand(t, "gcc")
-	crit := criu(t)
+	crit := criu(t).Criu
 
 	// Everything podman and its runtime need, in one directory that
 	// runc's PATH also reaches: criu for runc checkpoint/restore, hwcapctl
@@ -72,18 +69,26 @@ func TestRestorePodman(t *testing.T) {
 	}
 	log := filepath.Join(logDir, "log")
 
-	pod := func(args ...string) (string, error) {
-		ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-		defer cancel()
-		argv := append([]string{"--runtime", runtime, "--cgroup-manager", "cgroupfs", "--root", filepath.Join(tmp, "storage"),
+	storage := filepath.Join(tmp, "storage")
+	// pod runs podman with args under testutil's deadline; logs are the
+	// files its failure report shows (CRIU's, in the container's userdata).
+	pod := func(logs []string, args ...string) (string, error) {
+		t.Helper()
+		argv := append([]string{podman, "--runtime", runtime, "--cgroup-manager", "cgroupfs", "--root", storage,
 			"--runroot", filepath.Join(tmp, "runroot"), "--storage-driver", "vfs"}, args...)
-		cmd := exec.CommandContext(ctx, podman, argv...)
-		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		t.Logf("podman %s: %v\n%s", strings.Join(args, " "), err, out.String())
-		return out.String(), err
+		res := testutil.Run(t, testutil.Cmd{Argv: argv, Env: append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH")), Logs: append(logs, nodeLog)})
+		if res.Err != nil {
+			t.Log(res.Report())
+		}
+		return res.Combined(), res.Err
+	}
+	// userdata is where podman keeps CRIU's logs of container id.
+	userdata := func(id string, logs ...string) []string {
+		var out []string
+		for _, l := range logs {
+			out = append(out, filepath.Join(storage, "vfs-containers", id, "userdata", l))
+		}
+		return out
 	}
 	// An image, in a private store: podman 4.3.1 cannot restore --import
 	// a --rootfs container ("repository name must have at least one
@@ -93,24 +98,26 @@ func TestRestorePodman(t *testing.T) {
 	if out, err := exec.Command("tar", "-C", rootfs, "-cf", imgTar, "svepath").CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v %s", err, out)
 	}
-	if _, err := pod("import", imgTar, image); err != nil {
+	if _, err := pod(nil, "import", imgTar, image); err != nil {
 		t.Fatal(err)
 	}
 	name := testutil.ID("criu-podman")
 	t.Cleanup(func() {
-		_, _ = pod("rm", "-f", "-t", "0", name)
-		_, _ = pod("rmi", "-f", image)
+		_, _ = pod(nil, "rm", "-f", "-t", "0", name)
+		_, _ = pod(nil, "rmi", "-f", image)
 	})
-	if _, err := pod("run", "-d", "--name", name, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
-		"-v", logDir+":/log", image, "/svepath", "/log/log", "50"); err != nil {
+	out, err := pod(nil, "run", "-d", "--name", name, "--network", "none", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024",
+		"-v", logDir+":/log", image, "/svepath", "/log/log", "50")
+	if err != nil {
 		t.Fatal(err)
 	}
+	id := containerID(out)
 	n := waitTicks(t, log, 0)
 	archive := filepath.Join(tmp, "export.tar.zst")
-	if _, err := pod("container", "checkpoint", "--export", archive, name); err != nil {
+	if _, err := pod(userdata(id, "dump.log"), "container", "checkpoint", "--export", archive, name); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pod("rm", "-f", "-t", "0", name); err != nil {
+	if _, err := pod(nil, "rm", "-f", "-t", "0", name); err != nil {
 		t.Fatal(err)
 	}
 
@@ -145,16 +152,16 @@ func TestRestorePodman(t *testing.T) {
 		t.Fatalf("tar: %v %s", err, out)
 	}
 
-	out, err := pod("container", "restore", "--import", foreign)
+	out, err = pod(userdata(id, "restore.log"), "container", "restore", "--import", foreign)
 	if err == nil {
 		t.Fatal("podman restored a checkpoint that needs a feature this host lacks, under enforce")
 	}
 	if !strings.Contains(out, "refusing restore under policy enforce") || !strings.Contains(out, "were started with "+feature+", which this host lacks") {
 		t.Fatalf("podman's error does not carry the wrapper's line naming %s:\n%s", feature, out)
 	}
-	_, _ = pod("rm", "-f", "-t", "0", name)
+	_, _ = pod(nil, "rm", "-f", "-t", "0", name)
 
-	if _, err := pod("container", "restore", "--import", archive); err != nil {
+	if _, err := pod(userdata(id, "restore.log"), "container", "restore", "--import", archive); err != nil {
 		t.Fatal(err)
 	}
 	waitTicks(t, log, n)
@@ -168,6 +175,18 @@ func TestRestorePodman(t *testing.T) {
 			t.Errorf("node log lacks %s:\n%s", want, nl)
 		}
 	}
+}
+
+// containerID is the container id `podman run -d` prints (its output may
+// hold warnings too): the last line of 64 hex digits, or "unknown".
+func containerID(out string) string {
+	id := "unknown"
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); len(l) == 64 && strings.Trim(l, "0123456789abcdef") == "" {
+			id = l
+		}
+	}
+	return id
 }
 
 // untar unpacks a podman export archive (zstd, gzip or plain tar) to dir.

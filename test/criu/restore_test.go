@@ -5,13 +5,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,76 +22,6 @@ import (
 	"github.com/hwcap/hwcap/internal/node"
 	"github.com/hwcap/hwcap/internal/testutil"
 )
-
-var (
-	criuOnce sync.Once
-	criuBin  string
-	crunBin  string // trixie's crun (with CRIU), for the host's arch
-	criuErr  error
-)
-
-// criu returns the CRIU that fetch.sh unpacks (Debian trixie's 4.1.1: the
-// host's 3.17.1 cannot dump on kernels >= 6.1x).
-func criu(t *testing.T) string {
-	t.Helper()
-	criuOnce.Do(func() {
-		out, err := exec.Command("./fetch.sh").Output()
-		if err != nil {
-			criuErr = fmt.Errorf("fetch.sh: %w", err)
-			return
-		}
-		for _, l := range strings.Split(string(out), "\n") {
-			if v, ok := strings.CutPrefix(l, "CRIU="); ok {
-				criuBin = v
-			}
-			if v, ok := strings.CutPrefix(l, "CRUN="); ok {
-				crunBin = v
-			}
-		}
-		if criuBin == "" {
-			criuErr = fmt.Errorf("fetch.sh printed no CRIU=: %s", out)
-		}
-	})
-	if criuErr != nil {
-		t.Fatal(criuErr)
-	}
-	return criuBin
-}
-
-// cmd runs a command with stdin and stdout on /dev/null (a detached
-// container keeps whatever stdio it is given open) and returns its exit
-// code and stderr.
-func cmd(t *testing.T, dir string, env []string, argv ...string) (int, string) {
-	t.Helper()
-	c := exec.Command(argv[0], argv[1:]...)
-	c.Dir, c.Env = dir, env
-	errf, err := os.CreateTemp(t.TempDir(), "stderr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer errf.Close()
-	// A detached container inherits stderr, and CRIU cannot dump a file
-	// outside the container's mounts: run and restore get /dev/null (and
-	// --log for what the wrapper and runc say).
-	if !slices.Contains(argv, "-d") {
-		c.Stderr = errf
-	}
-	done := make(chan error, 1)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- c.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(60 * time.Second):
-		_ = c.Process.Kill()
-		<-done
-		t.Fatalf("%q: timed out", argv)
-	}
-	b, _ := os.ReadFile(errf.Name())
-	t.Logf("%s -> %d\nstderr: %s", strings.Join(argv, " "), c.ProcessState.ExitCode(), b)
-	return c.ProcessState.ExitCode(), string(b)
-}
 
 // waitTicks waits until the payload's log has more than n lines and
 // returns the new count.
@@ -144,7 +72,7 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 		t.Fatal(err)
 	}
 	files := map[string][]byte{}
-	var stacks [][]uint64 // each task's vector up to AT_NULL, as on its stack
+	var stacks [][]uint64 // each task's vector before AT_NULL, as on its stack
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join(src, e.Name()))
 		if err != nil {
@@ -156,12 +84,18 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 			if err := proto.Unmarshal(b[12:12+n], &m); err != nil {
 				t.Fatal(err)
 			}
+			// Up to AT_NULL; CRIU 4.2 saves the vector without it.
+			end := len(m.MmSavedAuxv) &^ 1
 			for i := 0; i+1 < len(m.MmSavedAuxv); i += 2 {
 				if m.MmSavedAuxv[i] == 0 {
-					stacks = append(stacks, slices.Clone(m.MmSavedAuxv[:i+2]))
+					end = i
 					break
 				}
 			}
+			if end == 0 {
+				t.Fatalf("%s: empty mm_saved_auxv", e.Name())
+			}
+			stacks = append(stacks, slices.Clone(m.MmSavedAuxv[:end]))
 			for i := 0; i+1 < len(m.MmSavedAuxv); i += 2 {
 				for w, typ := range hwcap.AuxvType {
 					if m.MmSavedAuxv[i] == typ {
@@ -174,6 +108,9 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 			}
 		}
 		files[e.Name()] = b
+	}
+	if len(stacks) == 0 {
+		t.Fatalf("%s: no mm image", src)
 	}
 	// The stack's copy: the saved vector's bytes, found in the pages. A
 	// program may keep copies (read from /proc/self/auxv): those are
@@ -227,24 +164,30 @@ func withExtra(t *testing.T, src, dst string, extra hwcap.Words) {
 func TestRestoreThroughWrapper(t *testing.T) {
 	testutil.RequireRoot(t)
 	rt := testutil.RequireRuntime(t, "runc")
-	crit := criu(t)
-	restoreThroughWrapper(t, rt, []string{"--criu", crit}, nil)
+	c := criu(t)
+	restoreThroughWrapper(t, rt, []string{"--criu", c.Criu}, nil)
 }
 
 // TestRestoreThroughWrapperCrun is the same with crun: Debian 12's crun
-// 1.8.1 is built without CRIU, so it is trixie's 1.21 (fetch.sh), which
-// checkpoints through libcriu and finds criu on PATH.
+// 1.8.1 is built without CRIU, so it is the one fetch.sh unpacks with
+// CRIU (sid's), which checkpoints through libcriu and finds criu on PATH.
 func TestRestoreThroughWrapperCrun(t *testing.T) {
 	testutil.RequireRoot(t)
-	criu(t)
-	if crunBin == "" {
-		t.Fatal("fetch.sh printed no CRUN= (trixie's crun)")
+	c := criu(t)
+	if c.Crun == "" {
+		t.Fatalf("fetch.sh printed no CRUN= (%s's crun)", c.Suite)
 	}
-	rt := &testutil.Runtime{Name: "crun", Bin: crunBin, Root: filepath.Join(t.TempDir(), "crun-root"), Unshare: testutil.HybridCgroups(), Timeout: 60 * time.Second}
+	// crun's default state root, not a private one: crun 1.24 to 1.28
+	// (sid's) register the shared empty directory they bind over masked
+	// directories (/proc/acpi, /sys/firmware) with CRIU under the default
+	// root on checkpoint but under --root on restore, which then fails
+	// with "mnt: No mapping for 101:(null) mountpoint" (containers/crun
+	// pull request 2239). The container's id is unique; delete removes it.
+	rt := &testutil.Runtime{Name: "crun", Bin: c.Crun, Root: "/run/crun", Unshare: testutil.HybridCgroups()}
 	if rt.Unshare {
 		testutil.RequireCommand(t, "unshare")
 	}
-	restoreThroughWrapper(t, rt, nil, []string{"PATH=" + filepath.Dir(criuBin) + ":" + os.Getenv("PATH")})
+	restoreThroughWrapper(t, rt, nil, []string{"PATH=" + filepath.Dir(c.Criu) + ":" + os.Getenv("PATH")})
 }
 
 // restoreThroughWrapper runs the scenario with runtime rt; globals are
@@ -284,15 +227,21 @@ func restoreThroughWrapper(t *testing.T, rt *testutil.Runtime, globals, extraEnv
 	// (crun on hybrid cgroups: in a mount namespace without cgroup v2).
 	wrapperRT := *rt
 	wrapperRT.Bin = bins["hwcap-runtime"]
-	wrapper := func(args ...string) (int, string) {
+	// wrapper runs hwcap-runtime with args; a failure's report shows the
+	// runtime's log and, for checkpoint and restore, CRIU's.
+	wrapper := func(args ...string) *testutil.Result {
 		os.Remove(runtimeLog)
+		logs := []string{runtimeLog}
+		if i := slices.Index(args, "--work-path"); i > 0 && i+1 < len(args) {
+			logs = append(logs, filepath.Join(args[i+1], map[string]string{"checkpoint": "dump.log", "restore": "restore.log"}[args[0]]))
+		}
 		argv := wrapperRT.Argv(append(append(slices.Clone(globals), "--log", runtimeLog, "--log-format", "json"), args...)...)
-		code, stderr := cmd(t, b.Dir, env, argv...)
+		res := run(t, b.Dir, env, logs, argv...)
 		if l, err := os.ReadFile(runtimeLog); err == nil {
 			t.Logf("runtime log: %s", l)
-			stderr += string(l)
+			res.Stderr += string(l)
 		}
-		return code, stderr
+		return res
 	}
 	// crun wants the work directory to exist.
 	work := func(name string) string {
@@ -315,26 +264,26 @@ func restoreThroughWrapper(t *testing.T, rt *testutil.Runtime, globals, extraEnv
 	if rt.Name == "crun" && rt.Unshare {
 		crFlags = []string{"--manage-cgroups-mode=ignore"}
 	}
-	cr := func(verb string, args ...string) (int, string) {
+	cr := func(verb string, args ...string) *testutil.Result {
 		return wrapper(append(append([]string{verb}, crFlags...), args...)...)
 	}
 	t.Cleanup(func() {
-		_, _ = wrapper("delete", "--force", id)
+		wrapper("delete", "--force", id)
 		if n := testutil.RemoveCgroups(id); n > 0 {
 			t.Errorf("%d cgroup(s) named %s were left behind after delete", n, id)
 		}
 	})
 
-	if code, _ := wrapper("run", "-d", "--bundle", b.Dir, id); code != 0 {
-		t.Fatalf("run: exit %d", code)
+	if res := wrapper("run", "-d", "--bundle", b.Dir, id); res.Code != 0 {
+		t.Fatalf("run: %s", res.Report())
 	}
 	n := waitTicks(t, log, 0)
 	img := filepath.Join(tmp, "img")
-	if code, _ := cr("checkpoint", "--image-path", img, "--work-path", work("w1"), id); code != 0 {
-		t.Fatalf("checkpoint: exit %d\n%s", code, criuErrors(filepath.Join(tmp, "w1", "dump.log")))
+	if res := cr("checkpoint", "--image-path", img, "--work-path", work("w1"), id); res.Code != 0 {
+		t.Fatalf("checkpoint: %s\nCRIU's errors:\n%s", res.Report(), criuErrors(filepath.Join(tmp, "w1", "dump.log")))
 	}
-	if code, _ := cmd(t, "", nil, bins["hwcapctl"], "check-image", img); code != 0 {
-		t.Fatalf("check-image of a checkpoint taken on this host: exit %d, want 0", code)
+	if res := run(t, "", nil, nil, bins["hwcapctl"], "check-image", img); res.Code != 0 {
+		t.Fatalf("check-image of a checkpoint taken on this host: %s, want exit 0", res.Report())
 	}
 
 	host, err := node.Host()
@@ -344,18 +293,18 @@ func restoreThroughWrapper(t *testing.T, rt *testutil.Runtime, globals, extraEnv
 	feature, extra := missingFeature(t, host)
 	foreign := filepath.Join(tmp, "foreign")
 	withExtra(t, img, foreign, extra)
-	code, stderr := cmd(t, "", nil, bins["hwcapctl"], "check-image", foreign)
-	if code != 1 {
-		t.Fatalf("check-image of the foreign checkpoint: exit %d, want 1; stderr %q", code, stderr)
+	if res := run(t, "", nil, nil, bins["hwcapctl"], "check-image", foreign); res.Code != 1 {
+		t.Fatalf("check-image of the foreign checkpoint: %s, want exit 1", res.Report())
 	}
 
 	// enforce: refused before the runtime runs, one line naming the feature.
-	code, stderr = cr("restore", "-d", "--image-path", foreign, "--work-path", filepath.Join(tmp, "w2"), "--bundle", b.Dir, id)
+	res := cr("restore", "-d", "--image-path", foreign, "--work-path", filepath.Join(tmp, "w2"), "--bundle", b.Dir, id)
+	code, stderr := res.Code, res.Stderr
 	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "refusing restore under policy enforce") ||
 		!strings.Contains(stderr, "were started with "+feature+", which this host lacks") {
 		t.Fatalf("restore of the foreign checkpoint under enforce: exit %d, stderr %q", code, stderr)
 	}
-	if c, _ := cmd(t, "", nil, rt.Argv("state", id)...); c == 0 {
+	if res := run(t, "", nil, nil, rt.Argv("state", id)...); res.Code == 0 {
 		t.Fatalf("%s has the container after a refused restore", rt.Name)
 	}
 	if _, err := os.Stat(filepath.Join(tmp, "w2")); err == nil {
@@ -364,8 +313,8 @@ func restoreThroughWrapper(t *testing.T, rt *testutil.Runtime, globals, extraEnv
 
 	// The real checkpoint restores and keeps running; a child it forks
 	// after the restore runs too.
-	if code, _ := cr("restore", "-d", "--image-path", img, "--work-path", work("w3"), "--bundle", b.Dir, id); code != 0 {
-		t.Fatalf("restore: exit %d\n%s", code, criuErrors(filepath.Join(tmp, "w3", "restore.log")))
+	if res := cr("restore", "-d", "--image-path", img, "--work-path", work("w3"), "--bundle", b.Dir, id); res.Code != 0 {
+		t.Fatalf("restore: %s\nCRIU's errors:\n%s", res.Report(), criuErrors(filepath.Join(tmp, "w3", "restore.log")))
 	}
 	n = waitTicks(t, log, n)
 	if err := os.WriteFile(log+".fork", nil, 0o644); err != nil {
@@ -376,13 +325,14 @@ func restoreThroughWrapper(t *testing.T, rt *testutil.Runtime, globals, extraEnv
 	// warn: the foreign checkpoint is restored, with a warning, and CRIU
 	// gives the restored init the foreign words verbatim.
 	img2 := filepath.Join(tmp, "img2")
-	if code, _ := cr("checkpoint", "--image-path", img2, "--work-path", work("w4"), id); code != 0 {
-		t.Fatalf("second checkpoint: exit %d", code)
+	if res := cr("checkpoint", "--image-path", img2, "--work-path", work("w4"), id); res.Code != 0 {
+		t.Fatalf("second checkpoint: %s\nCRIU's errors:\n%s", res.Report(), criuErrors(filepath.Join(tmp, "w4", "dump.log")))
 	}
 	foreign2 := filepath.Join(tmp, "foreign2")
 	withExtra(t, img2, foreign2, extra)
 	setPolicy("warn")
-	code, stderr = cr("restore", "-d", "--image-path", foreign2, "--work-path", work("w5"), "--bundle", b.Dir, id)
+	res = cr("restore", "-d", "--image-path", foreign2, "--work-path", work("w5"), "--bundle", b.Dir, id)
+	code, stderr = res.Code, res.Stderr
 	if code != 0 || !strings.Contains(stderr, "policy warn: restoring anyway") || !strings.Contains(stderr, feature) {
 		t.Fatalf("restore under warn: exit %d, stderr %q", code, stderr)
 	}
@@ -424,16 +374,15 @@ func waitLine(t *testing.T, file, prefix string) {
 
 func statePID(t *testing.T, rt *testutil.Runtime, id string) int {
 	t.Helper()
-	argv := rt.Argv("state", id)
-	out, err := exec.Command(argv[0], argv[1:]...).Output()
-	if err != nil {
-		t.Fatalf("%s state: %v", rt.Name, err)
+	res := rt.Exec(t, "", nil, "state", id)
+	if res.Err != nil {
+		t.Fatal(res.Report())
 	}
 	var st struct {
 		Pid int `json:"pid"`
 	}
-	if err := json.Unmarshal(out, &st); err != nil || st.Pid <= 0 {
-		t.Fatalf("runc state %s: %v", out, err)
+	if err := json.Unmarshal([]byte(res.Stdout), &st); err != nil || st.Pid <= 0 {
+		t.Fatalf("%s state %s: %v", rt.Name, res.Stdout, err)
 	}
 	return st.Pid
 }

@@ -3,13 +3,13 @@
 #
 # Two QEMU TCG guests stand for two node generations: `-cpu a64fx` (SVE)
 # and `-cpu neoverse-n1` (no SVE). Not `-cpu max`: it has pointer
-# authentication, and CRIU 4.1.1 dumps every task's PAC keys there and
+# authentication, and CRIU (4.1.1 and later) dumps every task's PAC keys there and
 # cannot restore them on a CPU without PAC ("PACG support is required from
 # the source system", then it hangs), masked or not (--cpu-a max shows it). Both boot our patched
 # kernel (test/kernel/build.sh arm64: the HWCAP-inheritance series) from a
 # busybox initramfs (copied into a tmpfs root, run.sh --tmpfs-root, so runc
-# can pivot_root) with CRIU 4.1.1 from Debian trixie (fetch.sh --arch
-# arm64), Debian's runc and GNU tar (CRIU archives the container's /dev
+# can pivot_root) with CRIU from the Debian suite criu.env names (sid's
+# 4.2.1; fetch.sh --arch arm64), Debian's runc and GNU tar (CRIU archives the container's /dev
 # tmpfs with it), the svepath payload, hwcapctl, hwcap-shim and
 # hwcap-runtime. Images go from the first guest to the second through a
 # directory both share with the host (run.sh --share: virtio-9p), as nodes
@@ -37,6 +37,13 @@
 #                   the same with crun as the real runtime (crun/)
 #                   hwcap-runtime restore unmasked/ -> refused under
 #                     enforce, one line naming sve; runc never runs
+#
+# Guest A first dumps and restores a plain `setsid sleep` (the preflight):
+# a CRIU that cannot work on this kernel stops the run there with one line
+# naming CRIU's version, the kernel and the end of dump.log (exit 1 under
+# HWCAP_NO_SKIP=1, which make e2e sets; a loud skip, exit 0, otherwise).
+# Every CRIU and runtime command in the guests runs under `timeout`, and
+# each guest under run.sh --timeout.
 #
 # With --stock NAME both guests boot Debian's stock arm64 kernel NAME of
 # test/vm/stock-kernels instead (unmodified; 9p, virtio-mmio, nf_tables and
@@ -111,7 +118,7 @@ cp "$REPO/testdata/cpuinfo/arm64-neoverse-n1.txt" "$stage/caps/"
 # rootfs). No network namespace: CRIU would dump it with iproute2 and
 # iptables, which the guests do not carry; the container shares the
 # guest's, which CRIU leaves alone.
-mkdir -p "$stage/etc/hwcap/profiles" "$stage/ctr/rootfs"/{proc,dev,log}
+mkdir -p "$stage/etc/hwcap/profiles" "$stage/ctr/rootfs"/{proc,dev,log,tmp}
 cat >"$stage/etc/hwcap/config.json" <<'JSON'
 {"defaultPolicy": "enforce", "runtimes": ["runc"], "runDir": "/run/hwcap",
  "logFile": "/var/log/hwcap/hwcap.log", "profileDir": "/etc/hwcap/profiles"}
@@ -133,7 +140,8 @@ cat >"$stage/ctr/config.json" <<'JSON'
   "mounts": [
     {"destination": "/proc", "type": "proc", "source": "proc"},
     {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-    {"destination": "/log", "type": "bind", "source": "/work/log", "options": ["rbind", "rw"]}
+    {"destination": "/log", "type": "bind", "source": "/work/log", "options": ["rbind", "rw"]},
+    {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777", "size=1024k"]}
   ],
   "annotations": {"hwcap.dev/profile": "fleet"},
   "linux": {
@@ -147,7 +155,7 @@ mkdir -p "$stage/ctrplain"
 sed -e '/"annotations"/d' -e 's|/log/wrapped.log|/log/unmasked.log|' -e 's|"wrapped"|"unmasked"|' \
 	"$stage/ctr/config.json" >"$stage/ctrplain/config.json"
 ! grep -q hwcap.dev "$stage/ctrplain/config.json" || die "ctrplain/config.json kept the annotation"
-# The annotated container again, for crun (trixie's 1.21, with CRIU, from
+# The annotated container again, for crun (the CRIU suite's, with CRIU, from
 # fetch.sh's tree): its own log file.
 mkdir -p "$stage/ctrcrun"
 sed -e 's|/log/wrapped.log|/log/crun.log|' -e 's|"wrapped"|"crunctr"|' "$stage/ctr/config.json" >"$stage/ctrcrun/config.json"
@@ -170,6 +178,26 @@ ip link set lo up
 echo "guest A: $(uname -r), $(grep -m1 Features /proc/cpuinfo)"
 criu --version | head -n1
 criu check 2>&1 | tail -n1
+# logtail LOG: what explains a failed CRIU or runtime command: its log's
+# Error and Warn lines, and its last lines (a hang logs no error).
+logtail() { grep -E 'Error|Warn' "$1" | head -n 20; echo "--- $1 ends:"; tail -n 3 "$1"; }
+# The preflight: a plain process dumped and restored, each under a
+# deadline, before anything that needs CRIU; nothing else runs without it.
+mkdir -p /work/preflight
+setsid sleep 1000 </dev/null >/dev/null 2>&1 &
+sp=$!
+ver=$(criu --version | sed -n 's/^Version: //p')
+if ! timeout 60 criu dump -t "$sp" -D /work/preflight -o dump.log -v4; then
+	echo "preflight=fail criu $ver cannot dump a plain setsid sleep on kernel $(uname -r) (guest A); dump.log ends: $(tail -n1 /work/preflight/dump.log)"
+	exit 0
+fi
+wait "$sp" # reaped: the restore needs its pid
+if ! timeout 60 criu restore -D /work/preflight -d -o restore.log -v4; then
+	echo "preflight=fail criu $ver cannot restore a plain setsid sleep on kernel $(uname -r) (guest A); restore.log ends: $(tail -n1 /work/preflight/restore.log)"
+	exit 0
+fi
+kill -9 "$sp"
+echo "preflight=pass criu $ver, kernel $(uname -r)"
 mkdir -p /work
 if [ -n "$BPF" ]; then
 	# The eBPF backend on the stock kernel, installed once per node.
@@ -185,8 +213,8 @@ fi
 for i in $(seq 300); do /bin/true; done
 dump() { # NAME PID
 	mkdir -p "$IMG/$1"
-	if criu dump -t "$2" -D "$IMG/$1" -o dump.log -v4; then echo "RESULT name=dump-$1 pass"; else
-		echo "RESULT name=dump-$1 fail"; grep -E 'Error|Warn' "$IMG/$1/dump.log" | head -n 20; fi
+	if timeout 120 criu dump -t "$2" -D "$IMG/$1" -o dump.log -v4; then echo "RESULT name=dump-$1 pass"; else
+		echo "RESULT name=dump-$1 fail"; logtail "$IMG/$1/dump.log"; fi
 }
 hwcapctl baseline /caps/a.txt /caps/arm64-neoverse-n1.txt -o /work/profile.json 2>&1
 cp /work/profile.json "$IMG/"
@@ -221,15 +249,15 @@ cp /work/profile.json /etc/hwcap/profiles/fleet.json
 wrapped() {
 	name=$1 id=$2 bundle=$3 rt=${4:-}
 	mkdir -p "/work/c-$name"
-	env ${rt:+"HWCAP_RUNTIME=$rt"} hwcap-runtime --log "/work/run-$name.log" run -d --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1
+	timeout 120 env ${rt:+"HWCAP_RUNTIME=$rt"} hwcap-runtime --log "/work/run-$name.log" run -d --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1
 	echo "run-$name-rc=$?"
 	cat "/work/run-$name.log" 2>/dev/null
 	sleep 2
 	tail -n1 "/work/log/$name.log"
-	env ${rt:+"HWCAP_RUNTIME=$rt"} hwcap-runtime checkpoint --image-path "$IMG/$name" --work-path "/work/c-$name" "$id" 2>&1
+	timeout 120 env ${rt:+"HWCAP_RUNTIME=$rt"} hwcap-runtime checkpoint --image-path "$IMG/$name" --work-path "/work/c-$name" "$id" 2>&1
 	rc=$?
 	echo "checkpoint-$name-rc=$rc"
-	[ $rc = 0 ] || grep -E 'Error|Warn' "/work/c-$name/dump.log" | head -n 20
+	[ $rc = 0 ] || { logtail "/work/c-$name/dump.log"; cp "/work/c-$name/dump.log" "$OUT/criu-dump-$name.log"; }
 	cp "/work/log/$name.log" "$IMG/"
 }
 wrapped wrapped wrapped /ctr
@@ -237,11 +265,11 @@ wrapped wrapped wrapped /ctr
 wrapped crun crunctr /ctrcrun crun
 
 # The same container unmasked, with plain runc: the SVE path.
-runc run -d --bundle /ctrplain unmasked </dev/null >/dev/null 2>&1
+timeout 120 runc run -d --bundle /ctrplain unmasked </dev/null >/dev/null 2>&1
 echo "run-unmasked-rc=$?"
 sleep 2
 tail -n1 /work/log/unmasked.log
-runc checkpoint --image-path "$IMG/unmasked" --work-path /work/cu unmasked 2>&1
+timeout 120 runc checkpoint --image-path "$IMG/unmasked" --work-path /work/cu unmasked 2>&1
 echo "checkpoint-unmasked-rc=$?"
 cp /work/log/unmasked.log /var/log/hwcap/hwcap.log "$IMG/"
 mkdir -p /shared/img
@@ -251,6 +279,7 @@ A
 
 { echo "BPF=${stock:+1}"; cat; } >"$stage/b.sh" <<'B'
 set -u
+logtail() { grep -E 'Error|Warn' "$1" | head -n 20; echo "--- $1 ends:"; tail -n 3 "$1"; }
 mkdir -p /shared
 mount -t 9p -o trans=virtio,version=9p2000.L hwcapimg /shared || echo "shared-mount-failed"
 cp -a /shared/img /img
@@ -297,11 +326,11 @@ restored() {
 	cp "/img/$name.log" /work/log/
 	mkdir -p "/work/r-$name"
 	n=$(wc -l <"/work/log/$name.log")
-	env ${rt:+"HWCAP_RUNTIME=$rt"} hwcap-runtime --log "/work/restore-$name.log" restore -d --image-path "/img/$name" --work-path "/work/r-$name" --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1
+	timeout 120 env ${rt:+"HWCAP_RUNTIME=$rt"} hwcap-runtime --log "/work/restore-$name.log" restore -d --image-path "/img/$name" --work-path "/work/r-$name" --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1
 	rc=$?
 	echo "restore-$name-rc=$rc"
 	cat "/work/restore-$name.log" 2>/dev/null
-	[ $rc = 0 ] || grep -E 'Error' "/work/r-$name/restore.log" | tail -n 10
+	[ $rc = 0 ] || { logtail "/work/r-$name/restore.log"; cp "/work/r-$name/restore.log" "$OUT/criu-restore-$name.log"; }
 	sleep 2
 	echo "$name ticks before=$n after=$(wc -l <"/work/log/$name.log")"
 	touch "/work/log/$name.log.fork"
@@ -312,7 +341,7 @@ restored() {
 hwcapctl check-image /img/wrapped
 echo "check-image-wrapped-rc=$?"
 restored wrapped wrapped /ctr
-runc state wrapped | grep -E '"(status|pid)"'
+timeout 30 runc state wrapped | grep -E '"(status|pid)"'
 grep '"stage":"restore"' /var/log/hwcap/hwcap.log
 # The crun container: checked and restored by crun through the wrapper.
 restored crun crunctr /ctrcrun crun
@@ -321,10 +350,10 @@ restored crun crunctr /ctrcrun crun
 # node's enforce policy with one line naming the missing features, and
 # runc never runs.
 cp /img/unmasked.log /work/log/
-hwcap-runtime --log /work/restore-unmasked.log restore -d --image-path /img/unmasked --work-path /work/ru --bundle /ctrplain unmasked </dev/null >/dev/null 2>&1
+timeout 120 hwcap-runtime --log /work/restore-unmasked.log restore -d --image-path /img/unmasked --work-path /work/ru --bundle /ctrplain unmasked </dev/null >/dev/null 2>&1
 echo "restore-unmasked-rc=$?"
 cat /work/restore-unmasked.log
-if runc state unmasked >/dev/null 2>&1; then echo "unmasked: runc has it"; else echo "unmasked: runc has no such container"; fi
+if timeout 30 runc state unmasked >/dev/null 2>&1; then echo "unmasked: runc has it"; else echo "unmasked: runc has no such container"; fi
 [ -e /work/ru ] && echo "unmasked: work path exists"
 cp /var/log/hwcap/hwcap.log "$OUT/hwcap-b.log"
 [ -z "$BPF" ] || hwcapctl bpf status 2>&1
@@ -348,6 +377,18 @@ log() { echo "$PROG: $*" >&2; }
 log "guest A (-cpu $cpua): dump"
 "$REPO/test/vm/run.sh" "${common[@]}" --cpu "$cpua" --script "$stage/a.sh" --out "$out/a" || true
 cat "$out/a/output.txt" 2>/dev/null || true
+# The preflight's verdict: this CRIU cannot work on this kernel.
+if pre=$(grep -m1 '^preflight=fail ' "$out/a/output.txt" 2>/dev/null); then
+	case ${HWCAP_NO_SKIP:-}${CI:-} in
+	1* | true* | *true | *1)
+		echo "RESULT name=criu-preflight fail"
+		echo "RESULT name=all fail"
+		die "CRIU preflight: ${pre#preflight=fail }" ;;
+	esac
+	echo "RESULT name=criu-preflight skip"
+	echo "*** SKIP $PROG: CRIU preflight: ${pre#preflight=fail } (HWCAP_NO_SKIP=1 makes this a failure) ***" >&2
+	exit 0
+fi
 [ -n "$(ls -A "$shared/img" 2>/dev/null)" ] || die "guest A left no images in $shared/img (see $out/a/console.log)"
 log "guest B (-cpu neoverse-n1): check and restore"
 "$REPO/test/vm/run.sh" "${common[@]}" --cpu neoverse-n1 --append print-fatal-signals=1 --script "$stage/b.sh" --out "$out/b" || true
@@ -356,6 +397,7 @@ cat "$out/b/output.txt" 2>/dev/null || true
 o=$out/b/output.txt
 res() { if eval "$2"; then echo "RESULT name=$1 pass"; else echo "RESULT name=$1 fail"; fail=1; fi; }
 fail=0
+res criu-preflight "grep -q '^preflight=pass' '$out/a/output.txt'"
 res images-shared "grep -q 'images-shared-rc=0' '$out/a/output.txt' && ! grep -q shared-mount-failed '$out/a/output.txt' '$out/b/output.txt'"
 [ -n "$stock" ] || res dump-plain "grep -q 'RESULT name=dump-plain pass' '$out/a/output.txt'"
 [ -n "$stock" ] || res dump-masked "grep -q 'RESULT name=dump-masked pass' '$out/a/output.txt'"

@@ -6,7 +6,7 @@
 // even when stdin never closes), a log file of whole JSON lines, and no
 // temporary file left in the run or log directory.
 //
-// Exit codes checked (documented in README.md):
+// Exit codes checked (documented in docs/components.md):
 //
 //	hwcap-hook     0 ok/no-op/warned, 1 refused (enforce), 2 invalid input, 3 could not check
 //	hwcap-runtime  1 refused or bad input, 126 runtime not executable, 127 runtime not found

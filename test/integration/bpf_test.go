@@ -195,3 +195,60 @@ func deleteContainer(t *testing.T, rt *testutil.Runtime, id string) {
 	}
 	t.Fatalf("cannot delete %s", id)
 }
+
+// TestWrapperRestoreNoBackend: hwcap-runtime restore of a container that
+// asks for a mask, on this host where neither the series nor the eBPF
+// backend works (lockdown): under enforce it is refused before the real
+// runtime runs, with one line naming the probe's bpf verdict; under warn
+// the real runtime's restore runs (exec'd: there is no backend to re-apply
+// the mask with afterwards) and the node log says warned, backend none.
+func TestWrapperRestoreNoBackend(t *testing.T) {
+	feature := hostFeatureName(t)
+	rt := testutil.RequireRuntime(t, "runc")
+	w := wrapped(t, rt)
+	for _, pol := range []string{"enforce", "warn"} {
+		t.Run(pol, func(t *testing.T) {
+			node := newWrapperNode(t, pol, nil)
+			env := node.env(rt.Bin)
+			b := testutil.NewBundle(t, "sleep", "100")
+			b.Spec.Annotations = map[string]string{"hwcap.dev/deny": feature}
+			b.Write(t)
+			id := testutil.ID("restore-" + pol)
+			t.Cleanup(func() { detached(t, rt, "/", nil, "delete", "--force", id) })
+			img := filepath.Join(t.TempDir(), "img") // none: the runtime's own error under warn
+			code, out := detached(t, w, b.Dir, env, "restore", "-d", "--image-path", img, "--bundle", b.Dir, id)
+			logs := node.nodeLog(t)
+			var last map[string]any
+			for _, l := range logs {
+				if l["stage"] == "restore" && l["decision"] != "no-images" {
+					last = l
+				}
+			}
+			if last == nil {
+				t.Fatalf("no mask decision in the node log: %v", logs)
+			}
+			if last["backend"] != "none" {
+				t.Errorf("backend %v, want none: %v", last["backend"], last)
+			}
+			if pol == "enforce" {
+				l := lines(out)
+				if code != 1 || len(l) != 1 || !strings.Contains(l[0], "policy enforce") || !strings.Contains(l[0], "bpf="+bpfVerdict(t)) {
+					t.Errorf("exit %d, output %q: want 1 and one line with the probe's bpf verdict %q", code, out, bpfVerdict(t))
+				}
+				if last["decision"] != "refused" {
+					t.Errorf("decision %v, want refused", last["decision"])
+				}
+				if st := rt.Exec(t, "/", nil, "state", id); st.Err == nil {
+					t.Error("the container exists after a refused restore")
+				}
+				return
+			}
+			if last["decision"] != "warned" {
+				t.Errorf("decision %v, want warned", last["decision"])
+			}
+			if code == 0 || !strings.Contains(out, "policy warn: running without the mask") {
+				t.Errorf("exit %d, output %q: want runc's failure (no images) after the wrapper's warning", code, out)
+			}
+		})
+	}
+}

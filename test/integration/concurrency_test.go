@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -101,11 +100,7 @@ func TestConcurrency50Containers(t *testing.T) {
 		b.Write(t)
 		bundles[i], ids[i] = b, testutil.ID(fmt.Sprintf("conc%02d", i))
 		id := ids[i]
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_ = rt.Command(ctx, "delete", "--force", id).Run()
-		})
+		t.Cleanup(func() { rt.Delete(t, id) })
 	}
 	env := append(n.envFor(rt.Bin), "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 	results := make([]result, total)
@@ -117,18 +112,14 @@ func TestConcurrency50Containers(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-			defer cancel()
-			cmd := w.Command(ctx, "run", "--bundle", bundles[i].Dir, ids[i])
-			cmd.Dir, cmd.Env = bundles[i].Dir, env
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			_ = cmd.Run()
-			code := -1
-			if cmd.ProcessState != nil {
-				code = cmd.ProcessState.ExitCode()
+			c := w.Cmd(bundles[i].Dir, env, "run", "--bundle", bundles[i].Dir, ids[i])
+			c.Timeout = 90 * time.Second
+			res := testutil.Try(t, c) // not Run: no t.Fatal off the test's goroutine
+			out := res.Combined()
+			if res.TimedOut {
+				out = res.Report()
 			}
-			results[i] = result{id: ids[i], masked: i%2 == 0, code: code, out: out.String()}
+			results[i] = result{id: ids[i], masked: i%2 == 0, code: res.Code, out: out}
 		}(i)
 	}
 	close(start)

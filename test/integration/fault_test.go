@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -40,7 +39,7 @@ func faultRun(t *testing.T, n *hookNode, rt *testutil.Runtime, ann map[string]st
 	t.Helper()
 	b := hookBundle(t, n, ann, "/bin/true")
 	id := testutil.ID("fault")
-	t.Cleanup(func() { _ = rt.Command(context.Background(), "delete", "--force", id).Run() })
+	t.Cleanup(func() { rt.Delete(t, id) })
 	logPath := filepath.Join(t.TempDir(), "runtime.log")
 	res := wrapped(t, rt).Exec(t, b.Dir, append(n.envFor(rt.Bin), "PATH=/usr/sbin:/usr/bin:/sbin:/bin"),
 		"--log", logPath, "run", "--bundle", b.Dir, id)

@@ -1,13 +1,10 @@
 package integration
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -56,29 +53,27 @@ func newHookPodman(t *testing.T, n *hookNode) *hookPodman {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() { p.cmd(context.Background(), "rm", "--all", "--force").Run() })
+	t.Cleanup(func() {
+		if res := testutil.Try(t, p.cmd("rm", "--all", "--force")); res.TimedOut {
+			t.Error(res.Report())
+		}
+	})
 	return p
 }
 
-func (p *hookPodman) cmd(ctx context.Context, args ...string) *exec.Cmd {
-	base := []string{
+func (p *hookPodman) cmd(args ...string) testutil.Cmd {
+	base := []string{p.bin,
 		"--root", filepath.Join(p.root, "storage"), "--runroot", filepath.Join(p.root, "runroot"),
 		"--tmpdir", filepath.Join(p.root, "tmp"), "--cgroup-manager", "cgroupfs", "--events-backend", "file",
 		"--runtime", "runc", "--hooks-dir", p.hooks,
 	}
-	return exec.CommandContext(ctx, p.bin, append(base, args...)...)
+	return testutil.Cmd{Argv: append(base, args...), Timeout: 90 * time.Second}
 }
 
 func (p *hookPodman) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := p.cmd(ctx, args...)
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	t.Logf("podman %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, o.String(), e.String())
-	return o.String(), e.String(), err
+	res := testutil.Run(t, p.cmd(args...))
+	return res.Stdout, res.Stderr, res.Err
 }
 
 // runContainer runs a named container from rootfs (kept, so that its

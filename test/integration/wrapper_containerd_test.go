@@ -2,11 +2,9 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,9 +59,7 @@ func startContainerdWith(t *testing.T, env []string, ns string, body func(dir st
 			testutil.RemoveCgroups(c.ns)
 		})
 	}
-	cmd := exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
-	cmd.Env = env
-	startDaemon(t, cmd, logPath, 10*time.Second)
+	testutil.StartDaemon(t, testutil.Cmd{Argv: []string{bin, "--config", filepath.Join(dir, "config.toml")}, Env: env}, logPath, 10*time.Second)
 	waitDaemon(t, logPath, 100, func() error {
 		_, err := c.ctr(t, "version")
 		return err
@@ -73,19 +69,13 @@ func startContainerdWith(t *testing.T, env []string, ns string, body func(dir st
 
 func (c *containerdT) ctr(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", c.sock, "--namespace", c.ns}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	res := testutil.Run(t, testutil.Cmd{Argv: append([]string{"ctr", "--address", c.sock, "--namespace", c.ns}, args...),
+		Timeout: 60 * time.Second, Quiet: args[0] == "version"})
+	err := res.Err
 	if err != nil {
-		err = fmt.Errorf("%w: %s", err, strings.TrimSpace(errb.String()))
+		err = fmt.Errorf("%w: %s", err, strings.TrimSpace(res.Stderr))
 	}
-	if args[0] != "version" {
-		t.Logf("ctr %s: %v\n%s", strings.Join(args, " "), err, out.String())
-	}
-	return out.String(), err
+	return res.Stdout, err
 }
 
 // remove kills and deletes a container (task first), ignoring errors.

@@ -1,12 +1,9 @@
 package integration
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -48,13 +45,11 @@ func startDocker(t *testing.T, env []string, runtimes map[string]any) *dockerT {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	// No networking (no iptables, no bridge) and the vfs driver: nothing
 	// of the host's is touched, and nothing needs kernel modules.
-	cmd := exec.Command(bin, "--config-file", filepath.Join(dir, "daemon.json"),
+	testutil.StartDaemon(t, testutil.Cmd{Argv: []string{bin, "--config-file", filepath.Join(dir, "daemon.json"),
 		"--data-root", filepath.Join(dir, "data"), "--exec-root", filepath.Join(dir, "x"),
-		"--pidfile", filepath.Join(dir, "d.pid"), "--host", "unix://"+d.sock,
+		"--pidfile", filepath.Join(dir, "d.pid"), "--host", "unix://" + d.sock,
 		"--iptables=false", "--ip-forward=false", "--ip-masq=false", "--bridge=none",
-		"--storage-driver=vfs")
-	cmd.Env = env
-	startDaemon(t, cmd, logPath, 20*time.Second)
+		"--storage-driver=vfs"}, Env: env}, logPath, 20*time.Second)
 	waitDaemon(t, logPath, 300, func() error {
 		_, err := d.docker(t, "version")
 		return err
@@ -65,40 +60,25 @@ func startDocker(t *testing.T, env []string, runtimes map[string]any) *dockerT {
 		}
 	})
 	// The image: the test busybox rootfs, imported (no registry).
-	tarCmd := exec.Command("tar", "-C", testutil.BusyboxRootfs(t), "-c", ".")
-	imp := exec.Command("docker", "--host", "unix://"+d.sock, "import", "-", dockerImage)
-	pipe, err := tarCmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	image := filepath.Join(dir, "busybox.tar")
+	if res := testutil.Run(t, testutil.Cmd{Argv: []string{"tar", "-C", testutil.BusyboxRootfs(t), "-cf", image, "."}}); res.Err != nil {
+		t.Fatal(res.Report())
 	}
-	imp.Stdin = pipe
-	if err := tarCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := imp.CombinedOutput(); err != nil {
-		t.Fatalf("docker import: %v: %s", err, out)
-	}
-	if err := tarCmd.Wait(); err != nil {
-		t.Fatal(err)
+	if _, err := d.docker(t, "import", image, dockerImage); err != nil {
+		t.Fatalf("docker import: %v", err)
 	}
 	return d
 }
 
 func (d *dockerT) docker(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "docker", append([]string{"--host", "unix://" + d.sock}, args...)...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	res := testutil.Run(t, testutil.Cmd{Argv: append([]string{"docker", "--host", "unix://" + d.sock}, args...),
+		Timeout: 90 * time.Second, Quiet: args[0] == "version" || args[0] == "ps"})
+	err := res.Err
 	if err != nil {
-		err = fmt.Errorf("%w: %s", err, strings.TrimSpace(errb.String()))
+		err = fmt.Errorf("%w: %s", err, strings.TrimSpace(res.Stderr))
 	}
-	if args[0] != "version" && args[0] != "ps" {
-		t.Logf("docker %s: %v\n%s", strings.Join(args, " "), err, out.String())
-	}
-	return out.String(), err
+	return res.Stdout, err
 }
 
 // decisions returns "stage:decision[:profile]" for the container with the

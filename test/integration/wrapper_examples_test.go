@@ -3,10 +3,10 @@ package integration
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hwcap/hwcap/internal/testutil"
 )
@@ -33,11 +33,11 @@ func TestWrapperExampleContainerd(t *testing.T) {
 	if err := os.WriteFile(p, exampleFile(t, "containerd/config.toml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(bin, "--config", p, "config", "dump").CombinedOutput()
-	if err != nil {
-		t.Fatalf("containerd config dump: %v\n%s", err, out)
+	res := testutil.Run(t, testutil.Cmd{Argv: []string{bin, "--config", p, "config", "dump"}, Timeout: 30 * time.Second})
+	if res.Err != nil {
+		t.Fatalf("containerd config dump: %s", res.Report())
 	}
-	s := string(out)
+	s := res.Stdout
 	i := strings.Index(s, `[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.hwcap]`)
 	if i < 0 {
 		t.Fatalf("no hwcap handler in containerd's view of the example:\n%s", s)

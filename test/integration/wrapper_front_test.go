@@ -2,9 +2,7 @@ package integration
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -16,9 +14,11 @@ import (
 // TestWrapperFrontEnd runs real runc containers through hwcap-runtime and
 // traces the wrapper process (the wrapper, then the runtime it becomes):
 // for a container without hwcap.dev/ keys, create, start, exec and state
-// exec runc before the Go runtime starts (no rt_sigaction), and exec finds the marker create left; a container that
-// asks for a mask always goes through the Go wrapper, which masks it and
-// leaves its record; delete removes both.
+// exec runc before the Go runtime starts (no rt_sigaction): create leaves
+// the container's record, as the Go wrapper would, and exec finds it; a
+// container that asks for a mask always goes through the Go wrapper,
+// which masks it and leaves its record with the mask; delete removes
+// each.
 func TestWrapperFrontEnd(t *testing.T) {
 	strace := testutil.RequireCommand(t, "strace")
 	rt := testutil.RequireRuntime(t, "runc")
@@ -32,26 +32,15 @@ func TestWrapperFrontEnd(t *testing.T) {
 	traced := func(args ...string) (started bool, code int) {
 		t.Helper()
 		trace := filepath.Join(t.TempDir(), "trace")
-		out, err := os.CreateTemp(t.TempDir(), "out")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer out.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
 		// -f: Go execs from any thread; -b execve: let go of the runtime
 		// (and of a created container, which outlives the command).
-		argv := append([]string{"-f", "-b", "execve", "-qq", "-o", trace, "-e", "trace=execve,rt_sigaction", bin, "--root", rt.Root}, args...)
-		cmd := exec.CommandContext(ctx, strace, argv...)
-		cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = env, "/", out, out
-		_ = cmd.Run()
-		data, _ := os.ReadFile(out.Name())
-		t.Logf("%v: exit %d: %s", args, cmd.ProcessState.ExitCode(), data)
+		argv := append([]string{strace, "-f", "-b", "execve", "-qq", "-o", trace, "-e", "trace=execve,rt_sigaction", bin, "--root", rt.Root}, args...)
+		res := testutil.Run(t, testutil.Cmd{Argv: argv, Env: env, Dir: "/", Timeout: 60 * time.Second})
 		tr, _ := os.ReadFile(trace)
 		if !bytes.Contains(tr, []byte(`execve("`+rt.Bin+`"`)) {
 			t.Fatalf("%v: runc was never exec'd:\n%s", args, tr)
 		}
-		return goStarted(t, trace, rt.Bin), cmd.ProcessState.ExitCode()
+		return goStarted(t, trace, rt.Bin), res.Code
 	}
 	want := func(args []string, wantGo bool) {
 		t.Helper()
@@ -76,16 +65,16 @@ func TestWrapperFrontEnd(t *testing.T) {
 	id := testutil.ID("front")
 	t.Cleanup(func() { _ = rt.Exec(t, "/", nil, "delete", "--force", id) })
 	want([]string{"create", "--bundle", plain.Dir, "--pid-file", filepath.Join(t.TempDir(), "pid"), id}, false)
-	marker := wrapper.PlainPath(node.RunDir, rt.Root, rt.Bin, id)
-	if data, err := os.ReadFile(marker); err != nil || string(data) != filepath.Join(plain.Dir, "config.json")+"\n" {
-		t.Fatalf("marker %s: %q, %v", marker, data, err)
+	store := wrapper.StoreFor(node.RunDir, rt.Root, rt.Bin)
+	if rec, err := store.Get(id); err != nil || rec == nil || rec.Mask != nil || rec.Config != filepath.Join(plain.Dir, "config.json") || !rec.Current() {
+		t.Fatalf("record %s: %+v, %v", store.Path(id), rec, err)
 	}
 	want([]string{"start", id}, false)
 	want([]string{"exec", id, "true"}, false)
 	want([]string{"state", id}, false)
 	want([]string{"delete", "--force", id}, true) // records: the Go wrapper's
 	if n := countRecords(t, recs, id); n != 0 {
-		t.Errorf("%d records/markers left for %s after delete", n, id)
+		t.Errorf("%d records left for %s after delete", n, id)
 	}
 
 	masked := testutil.NewBundle(t, "sleep", "120")
@@ -94,8 +83,8 @@ func TestWrapperFrontEnd(t *testing.T) {
 	id2 := testutil.ID("front-masked")
 	t.Cleanup(func() { _ = rt.Exec(t, "/", nil, "delete", "--force", id2) })
 	want([]string{"create", "--bundle", masked.Dir, id2}, true)
-	if _, err := os.Stat(wrapper.RecordPath(node.RunDir, rt.Root, rt.Bin, id2)); err != nil {
-		t.Fatalf("no record for the masked container: %v", err)
+	if rec, err := store.Get(id2); err != nil || rec == nil || rec.Mask == nil {
+		t.Fatalf("record of the masked container: %+v, %v", rec, err)
 	}
 	want([]string{"start", id2}, false)
 	want([]string{"exec", id2, "true"}, true) // the record's mask

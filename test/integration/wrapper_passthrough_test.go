@@ -276,7 +276,8 @@ func TestWrapperPassThroughOpensNoFile(t *testing.T) {
 				}
 				t.Run(name, func(t *testing.T) {
 					trace := filepath.Join(t.TempDir(), "trace")
-					env := append(node.env(""), "FAKE_OUT="+filepath.Join(dir, "dump"), "PATH="+filepath.Dir(fake)+":/usr/bin:/bin")
+					path := filepath.Dir(fake) + ":/usr/bin:/bin"
+					env := append(node.env(""), "FAKE_OUT="+filepath.Join(dir, "dump"), "PATH="+path)
 					if withEnv {
 						env = append(env, "HWCAP_RUNTIME="+fake)
 					}
@@ -304,12 +305,18 @@ func TestWrapperPassThroughOpensNoFile(t *testing.T) {
 							ours = append(ours, p)
 						}
 					}
+					// The front file of the call's key (exec.Cmd passes the
+					// last PATH of env).
+					key := wrapper.FrontKey{Config: node.Config, Path: path}
+					if args[0] == "--root" {
+						key.Root = args[1]
+					}
 					want := []string(nil)
 					switch {
 					case !withEnv && front:
-						want = []string{wrapper.FrontPath(wrapper.FrontDir, node.Config)}
+						want = []string{wrapper.FrontPath(wrapper.FrontDir, key)}
 					case !withEnv: // and the front file, to see if it is current
-						want = []string{node.Config, wrapper.FrontPath(wrapper.FrontDir, node.Config)}
+						want = []string{node.Config, wrapper.FrontPath(wrapper.FrontDir, key)}
 					}
 					if !reflect.DeepEqual(ours, want) {
 						t.Errorf("opened %q before exec'ing the runtime, want %q (all opens: %q)", ours, want, opened)

@@ -1,10 +1,8 @@
 package integration
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,14 +34,8 @@ func newPodman(t *testing.T, node *wrapperNode) *podmanT {
 
 func (p *podmanT) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, p.bin, append([]string{"--runtime", p.runtime}, args...)...)
-	var o, e strings.Builder
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	t.Logf("podman %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, o.String(), e.String())
-	return o.String(), e.String(), err
+	res := testutil.Run(t, testutil.Cmd{Argv: append([]string{p.bin, "--runtime", p.runtime}, args...), Timeout: 120 * time.Second})
+	return res.Stdout, res.Stderr, res.Err
 }
 
 // podman's defaults exceed this machine's hard limits; no network needed.
@@ -71,7 +63,7 @@ func TestWrapperPodman(t *testing.T) {
 		}
 		// The container is gone from runc too (podman's cleanup worked).
 		deadline := time.Now().Add(20 * time.Second)
-		for exec.Command("runc", "state", string(cid)).Run() == nil {
+		for testutil.Run(t, testutil.Cmd{Argv: []string{"runc", "state", string(cid)}, Timeout: 10 * time.Second, Quiet: true}).Err == nil {
 			if time.Now().After(deadline) {
 				t.Fatalf("runc still has container %s after podman run --rm", cid)
 			}

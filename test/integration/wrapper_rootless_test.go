@@ -1,11 +1,9 @@
 package integration
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -99,17 +97,10 @@ func newRootless(t *testing.T, policy string) (*rootlessT, *wrapperNode) {
 
 func (r *rootlessT) podman(t *testing.T, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	argv := append([]string{"--reuid=" + strconv.Itoa(rootlessUID), "--regid=" + strconv.Itoa(rootlessUID), "--clear-groups",
+	argv := append([]string{"setpriv", "--reuid=" + strconv.Itoa(rootlessUID), "--regid=" + strconv.Itoa(rootlessUID), "--clear-groups",
 		"podman", "--runtime", r.runtime}, args...)
-	cmd := exec.CommandContext(ctx, "setpriv", argv...)
-	cmd.Env, cmd.Dir = r.env, r.dir
-	var o, e strings.Builder
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	t.Logf("podman (uid %d) %s: %v\nstdout: %s\nstderr: %s", rootlessUID, strings.Join(args, " "), err, o.String(), e.String())
-	return o.String(), e.String(), err
+	res := testutil.Run(t, testutil.Cmd{Argv: argv, Env: r.env, Dir: r.dir, Timeout: 120 * time.Second})
+	return res.Stdout, res.Stderr, res.Err
 }
 
 // TestWrapperPodmanRootless: rootless podman (uid 65534, single uid

@@ -120,11 +120,34 @@ deb_name() {
 	echo "$out" | awk '/^'"'"'/ {print $2; exit}'
 }
 
+# resolve SPEC...: what deb_name says for each SPEC (with :arch), from one
+# apt call (apt takes seconds to load its lists, per call), into DEB_OF.
+declare -A DEB_OF=()
+resolve() {
+	local tmp out spec name deb
+	tmp=$(mktemp -d)
+	if ! out=$(cd "$tmp" && apt-get -q download --print-uris "$@" 2>&1); then
+		apt_update
+		out=$(cd "$tmp" && apt-get -q download --print-uris "$@" 2>&1) || {
+			rmdir "$tmp"
+			die "packages $*: apt cannot find one ($(echo "$out" | grep -m1 '^E:' || echo "$out" | tail -n1)); check the names and suites with apt-cache policy"
+		}
+	fi
+	rmdir "$tmp"
+	for spec in "$@"; do
+		name=${spec%%[:/=]*}
+		deb=$(echo "$out" | awk -v n="${name}_" '/^'"'"'/ && index($2, n) == 1 {print $2; exit}')
+		[ -n "$deb" ] || die "package \"$spec\": apt printed no download URI"
+		DEB_OF[$spec]=$deb
+	done
+}
+
 # fetch SPEC: download (once) and unpack (once) SPEC; print the unpacked dir.
 fetch() {
 	local spec deb dir tmp
 	spec=$(with_arch "$1")
-	deb=$(deb_name "$spec")
+	deb=${DEB_OF[$spec]:-}
+	[ -n "$deb" ] || deb=$(deb_name "$spec")
 	[ -n "$deb" ] || die "package \"$spec\": apt printed no download URI"
 	dir=$PKGS/${deb%.deb}
 	if [ -f "$dir/.complete" ] && [ -f "$dir/control" ]; then
@@ -168,6 +191,19 @@ kernel() {
 }
 
 if [ ${#pkgs[@]} -gt 0 ]; then
+	# Resolve all, then download what is missing, each in one apt call.
+	specs=()
+	for p in "${pkgs[@]}"; do specs+=("$(with_arch "$p")"); done
+	resolve "${specs[@]}"
+	need=()
+	for s in "${specs[@]}"; do
+		deb=${DEB_OF[$s]}
+		[ -f "$PKGS/${deb%.deb}/.complete" ] || [ -s "$DEBS/$deb" ] || need+=("$s")
+	done
+	if [ ${#need[@]} -gt 0 ]; then
+		log "apt-get download ${need[*]}"
+		(cd "$DEBS" && apt-get -q download "${need[@]}" >&2) || die "packages ${need[*]}: download failed"
+	fi
 	lines=
 	for p in "${pkgs[@]}"; do
 		root=$(fetch "$p")/root

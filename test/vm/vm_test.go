@@ -2,36 +2,29 @@ package vm
 
 import (
 	"bytes"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hwcap/hwcap/internal/testutil"
 )
 
 // run executes one of the scripts here and returns its exit code and
 // stderr. Scripts print progress on stderr; the test log shows it.
 func run(t *testing.T, script string, args ...string) (int, string) {
 	t.Helper()
-	var stderr bytes.Buffer
-	cmd := exec.Command("./"+script, args...)
-	cmd.Stderr = &stderr
-	cmd.Stdout = &stderr
-	err := cmd.Run()
-	t.Logf("%s %s:\n%s", script, strings.Join(args, " "), stderr.String())
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, stderr.String()
-	case errors.As(err, &ee):
-		return ee.ExitCode(), stderr.String()
-	default:
-		t.Fatalf("%s: %v", script, err)
-		return -1, ""
+	res := testutil.Run(t, testutil.Cmd{Argv: append([]string{"./" + script}, args...), Timeout: scriptTimeout})
+	if res.Code < 0 {
+		t.Fatalf("%s: %s", script, res.Report())
 	}
+	return res.Code, res.Combined()
 }
+
+// scriptTimeout bounds one script: a cold cache downloads a kernel, and
+// QEMU's own --timeout bounds each guest.
+const scriptTimeout = 15 * time.Minute
 
 func writeScript(t *testing.T, body string) string {
 	t.Helper()

@@ -32,12 +32,12 @@ type Case struct {
 
 // RunCases returns the `runc run` cases.
 func (e *Env) RunCases() []Case {
-	run := func(bin, bundle string) func() *Cmd {
+	run := func(bin, bundle string, env ...string) func() *Cmd {
 		return func() *Cmd {
 			dir := e.Bundles[bundle]
 			return &Cmd{
 				Argv:  []string{bin, "--root", e.Root, "run", "--bundle", dir, e.ID(bundle)},
-				Env:   e.NodeEnv(),
+				Env:   e.NodeEnv(env...),
 				Dir:   dir,
 				After: e.dropRecords,
 			}
@@ -47,6 +47,7 @@ func (e *Env) RunCases() []Case {
 	base := "runc run"
 	return []Case{
 		{Key: "run-wrapper-none", Name: "hwcap-runtime, no annotation (pass-through)", Group: GroupRun, Baseline: base, A: plain, B: run(e.Bins["hwcap-runtime"], BundlePlain)},
+		{Key: "run-wrapper-none-go", Name: "hwcap-runtime, no annotation, HWCAP_FRONT=off (the Go wrapper alone)", Group: GroupRun, Baseline: base, A: plain, B: run(e.Bins["hwcap-runtime"], BundlePlain, "HWCAP_FRONT=off")},
 		{Key: "run-wrapper-mask", Name: "hwcap-runtime + mask (policy warn)", Group: GroupRun, Baseline: base, A: plain, B: run(e.Bins["hwcap-runtime"], BundleMask)},
 		{Key: "run-hook-none", Name: "runc + hook guard configured, no annotation", Group: GroupRun, Baseline: base, A: plain, B: run(e.Runc, BundleHook)},
 		{Key: "run-hook-ann", Name: "runc + hook guard configured, annotation (warn)", Group: GroupRun, Baseline: base, A: plain, B: run(e.Runc, BundleHookAnn)},
@@ -56,9 +57,13 @@ func (e *Env) RunCases() []Case {
 
 // dropRecords removes the wrapper's container records, as the `delete`
 // that containerd or podman sends through the wrapper would (`runc run`
-// deletes the container itself, past the wrapper).
+// deletes the container itself, past the wrapper). The records
+// directories stay, as on a node.
 func (e *Env) dropRecords() {
-	os.RemoveAll(filepath.Join(e.RunDir, "containers"))
+	ms, _ := filepath.Glob(filepath.Join(e.RunDir, "containers", "*", "*.json"))
+	for _, m := range ms {
+		os.Remove(m)
+	}
 }
 
 // StateContainer creates a container that stays in "created" for the

@@ -99,7 +99,7 @@ func (g *guest) setup() error {
 	if err := os.WriteFile(nodeConfig, cfg, 0o644); err != nil {
 		return err
 	}
-	// hwcap-shim sits at the same path on the node, as the guard expects.
+	// hwcap-shim sits at the same path on the node; bundle bind-mounts it.
 	if _, err := os.Stat(ctrShim); err != nil {
 		return fmt.Errorf("the node's shimPath: %w", err)
 	}
@@ -147,6 +147,12 @@ func (g *guest) bundle(id string, c ctr) (string, error) {
 	for _, d := range []string{"/run", "/tmp"} {
 		mounts = append(mounts, map[string]any{"destination": d, "type": "tmpfs", "source": "tmpfs",
 			"options": []string{"nosuid", "nodev", "mode=1777"}})
+	}
+	// The guard takes args[0] for the node's shim only as a read-only bind
+	// mount of shimPath (SECURITY.md); the rootfs copy would be the image's.
+	if len(c.args) > 0 && c.args[0] == ctrShim {
+		mounts = append(mounts, map[string]any{"destination": ctrShim, "type": "bind", "source": ctrShim,
+			"options": []string{"rbind", "ro", "nosuid", "nodev"}})
 	}
 	cfg["mounts"] = mounts
 	if len(c.ann) > 0 {
