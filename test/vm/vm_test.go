@@ -251,8 +251,8 @@ func TestModules(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/drivers/virtio/virtio_ring.ko\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("xz", filepath.Join(dir, "kernel/fs/9p/9p.ko")).CombinedOutput(); err != nil {
-		t.Fatalf("xz: %v: %s", err, out)
+	if res := testutil.Run(t, testutil.Cmd{Argv: []string{"xz", filepath.Join(dir, "kernel/fs/9p/9p.ko")}}); res.Err != nil {
+		t.Fatalf("%s", res.Report())
 	}
 	out := t.TempDir()
 	if code, stderr := run(t, "modules.sh", "--dir", dir, "--out", out, "9p", "9pnet_virtio"); code != 0 {
