@@ -16,8 +16,9 @@ var (
 	procOSRelease = "/proc/sys/kernel/osrelease"
 )
 
-// Host describes this machine: the AT_HWCAP* words the kernel gave this
-// process (the words every new process on the host gets), the kernel
+// Host describes this machine: the AT_HWCAP* words this process started
+// with, on its initial stack (the words every new process on the host gets,
+// or a masked process's children see), the kernel
 // release, and the CPU model from /proc/cpuinfo. Only the auxiliary
 // vector is essential; a missing /proc/cpuinfo or osrelease leaves the
 // model or kernel empty.
@@ -26,9 +27,14 @@ func Host() (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := auxv.ReadSelf()
+	// The initial stack's words are what this process's programs see; on
+	// the eBPF backend a masked process's /proc/self/auxv keeps the
+	// kernel's words, so the saved vector is only the fallback.
+	v, err := auxv.ReadStack()
 	if err != nil {
-		return nil, fmt.Errorf("read this process's auxiliary vector: %w", err)
+		if v, err = auxv.ReadSelf(); err != nil {
+			return nil, fmt.Errorf("read this process's auxiliary vector: %w", err)
+		}
 	}
 	n := &Node{Source: "this host", Kind: KindNode, Arch: t.Arch, Words: v.HWCAPs()}
 	if h, err := os.Hostname(); err == nil {

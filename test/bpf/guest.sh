@@ -159,6 +159,16 @@ for d in 0 1 2; do
 	proc=$(words "$W/shim.txt" shim $d proc)
 	check "shim.$n" "stack: $got; proc: $proc" -- sh -c "[ '$got' = '$EXPECT' ] && [ '$proc' = '$HOST' ]"
 done
+# hwcapctl features describes the words its process started with (the
+# initial stack), so under the shim it lists none of the hidden features.
+hwcapctl features --json >"$W/features-plain.json" 2>&1
+hwcap-shim --deny "$DENY" -- hwcapctl features --json >"$W/features-masked.json" 2>&1
+fok=1
+for f in $(echo "$DENY" | tr , ' '); do
+	grep -q "\"$f\"" "$W/features-plain.json" || fok=0
+	! grep -q "\"$f\"" "$W/features-masked.json" || fok=0
+done
+check features "hwcapctl features under hwcap-shim --deny $DENY lists none of them; without the shim all" -- [ "$fok" = 1 ]
 $REPORT --label plain >"$W/plain.txt" 2>&1
 got=$(words "$W/plain.txt" plain 0 stack)
 check plain "stack: $got" -- [ "$got" = "$HOST" ]

@@ -16,6 +16,8 @@
 #                              --children 2 (through sh -c): the masked
 #                              words on each process's initial stack,
 #                              /proc/self/auxv unchanged
+#   features                   hwcapctl features under hwcap-shim --deny: none
+#                              of the hidden features (it reads the stack)
 #   plain                      an unmasked process keeps the kernel's words
 #   hook.{init,child,grandchild,exec,exec-child}
 #                              plain runc, only hwcap-hook in config.json
@@ -122,7 +124,7 @@ set -e
 if [ -n "$lockdown" ]; then
 	want="install.lockdown probe.lockdown hook.enforce hook.warn"
 else
-	want="install install.again probe shim.self shim.child shim.grandchild plain cannot-add cannot-add.raw
+	want="install install.again probe shim.self shim.child shim.grandchild features plain cannot-add cannot-add.raw
 		inspect hook.init hook.child hook.grandchild hook.exec hook.exec-child hook.log hook.gc hook.unannotated
 		wrapper.init wrapper.grandchild wrapper.exec wrapper.exec-child wrapper.log"
 	[ "$arch" != arm64 ] || want="$want dispatch.unmasked dispatch.shim dispatch.hook dispatch.wrapper"
