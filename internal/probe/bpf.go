@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/hwcap/hwcap/internal/auxv"
 	"github.com/hwcap/hwcap/internal/bpf"
 	"github.com/hwcap/hwcap/internal/hwcap"
 )
@@ -97,16 +96,10 @@ func childBPFApply(args []string) int {
 	if len(args) != 1 {
 		return 2
 	}
-	v, err := auxv.ReadSelf()
-	if err != nil {
-		return say(PathResult{Status: Unavailable, Detail: err.Error()})
+	keep, word, bit, pr := hideOne()
+	if pr != nil {
+		return say(*pr)
 	}
-	word, bit, ok := lowestBit(v.HWCAPs())
-	if !ok {
-		return say(PathResult{Status: Unavailable, Detail: "no AT_HWCAP bit set to hide"})
-	}
-	keep := hwcap.All
-	keep[word] &^= 1 << bit
 	b, err := bpf.Open(args[0])
 	if err != nil {
 		return say(PathResult{Status: Unavailable, Detail: err.Error()})

@@ -182,21 +182,32 @@ func childApply(args []string) int {
 		return 2
 	}
 	path := auxv.Path(args[0])
-	v, err := auxv.ReadSelf()
-	if err != nil {
-		return say(PathResult{Status: Unavailable, Detail: err.Error()})
+	keep, word, bit, pr := hideOne()
+	if pr != nil {
+		return say(*pr)
 	}
-	word, bit, ok := lowestBit(v.HWCAPs())
-	if !ok {
-		return say(PathResult{Status: Unavailable, Detail: "no AT_HWCAP bit set to hide"})
-	}
-	keep := hwcap.All
-	keep[word] &^= 1 << bit
 	if _, err := auxv.Apply(keep, path); err != nil {
 		return say(PathResult{Status: Unavailable, Detail: shortErr(err)})
 	}
-	err = unix.Exec("/proc/self/exe", []string{argv0Report, strconv.Itoa(word), strconv.FormatUint(uint64(bit), 10)}, []string{})
+	err := unix.Exec("/proc/self/exe", []string{argv0Report, strconv.Itoa(word), strconv.FormatUint(uint64(bit), 10)}, []string{})
 	return say(PathResult{Status: Unavailable, Detail: "exec reporter: " + err.Error()})
+}
+
+// hideOne is the mask a probe child applies to itself: every word kept
+// but the lowest set bit of the first non-zero AT_HWCAPn word of its own
+// vector, and where that bit is. A non-nil result says why there is none.
+func hideOne() (keep hwcap.Words, word int, bit uint, pr *PathResult) {
+	v, err := auxv.ReadSelf()
+	if err != nil {
+		return keep, 0, 0, &PathResult{Status: Unavailable, Detail: err.Error()}
+	}
+	word, bit, ok := lowestBit(v.HWCAPs())
+	if !ok {
+		return keep, 0, 0, &PathResult{Status: Unavailable, Detail: "no AT_HWCAP bit set to hide"}
+	}
+	keep = hwcap.All
+	keep[word] &^= 1 << bit
+	return keep, word, bit, nil
 }
 
 // childReport says whether the given bit is hidden in the vector that
